@@ -1,24 +1,27 @@
 # One command each: `make test` (the whole suite, what CI runs), `make demo`.
-# Both set up what they need first (a tools venv with tox; the pyenv Pythons).
+# Both set up what they need first: a tools venv with tox, and the pyenv Pythons
+# (3.6 = dom0's Python, 3.13 = the newest) on PATH for tox.
 SHELL := /bin/bash
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
-PYTHONS := $(wildcard $(PYENV_ROOT)/versions/3.6*/bin) $(wildcard $(PYENV_ROOT)/versions/3.13*/bin)
-export PATH := $(subst $(eval) ,:,$(PYTHONS)):$(PATH)
+PY36_BIN := $(firstword $(wildcard $(PYENV_ROOT)/versions/3.6*/bin))
+PY313_BIN := $(firstword $(wildcard $(PYENV_ROOT)/versions/3.13*/bin))
+TOX_PATH := $(PY36_BIN):$(PY313_BIN):$(PATH)
 TOOLS := .venv-tools
+TOX := PATH=$(TOX_PATH) $(TOOLS)/bin/tox
 
-.PHONY: test lint demo rpm bench clean
+.PHONY: test lint clean
 
 $(TOOLS)/bin/tox:
 	python3 -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install -q 'tox<4.5' 'virtualenv<20.22'
 
 test: $(TOOLS)/bin/tox
-	@command -v python3.6 >/dev/null || { echo "python3.6 not found (pyenv install 3.6.15)"; exit 1; }
-	@command -v python3.13 >/dev/null || { echo "python3.13 not found (pyenv install 3.13.0)"; exit 1; }
-	$(TOOLS)/bin/tox -e py36,py313,lint
+	@test -x "$(PY36_BIN)/python3.6" || { echo "Python 3.6 not found under $(PYENV_ROOT)/versions (pyenv install 3.6.15)"; exit 1; }
+	@test -x "$(PY313_BIN)/python3.13" || { echo "Python 3.13 not found under $(PYENV_ROOT)/versions (pyenv install 3.13.0)"; exit 1; }
+	$(TOX) -e py36,py313,lint
 
 lint: $(TOOLS)/bin/tox
-	$(TOOLS)/bin/tox -e lint
+	$(TOX) -e lint
 
 clean:
 	rm -rf $(TOOLS) .tox build
