@@ -1,0 +1,87 @@
+"""The XAPI writes that make one VM match its verdict (pure; the daemon applies them).
+
+The plan is computed from the VM's full current record every time (level-
+triggered), and a VM already in the wanted state plans nothing, so the events our
+own writes cause come back as empty plans. Only map add/remove calls are used, so a
+concurrent writer's keys are never lost, and only entries carrying our marker are
+ever changed or removed.
+"""
+import collections
+
+from csguard import records
+from csguard.classify import ALIEN, CLOUDSTACK, EXEMPT
+
+Write = collections.namedtuple("Write", "call key value")
+Write.__doc__ = """One XAPI call on the VM: call is add_to_/remove_from_ +
+blocked_operations/other_config; value is None for removes."""
+
+ADD_BLOCK = "add_to_blocked_operations"
+REMOVE_BLOCK = "remove_from_blocked_operations"
+ADD_OTHER = "add_to_other_config"
+REMOVE_OTHER = "remove_from_other_config"
+
+
+def plan(vm, verdict, config, now):
+    """The tuple of Writes for vm (an XAPI record) given its verdict; () if none."""
+    if config.mode != "enforce":
+        return ()
+    blocked = _mapping(vm.get("blocked_operations"))
+    other_config = _mapping(vm.get("other_config"))
+    if verdict.kind == ALIEN:
+        return _protect(vm, verdict, config, now, blocked, other_config)
+    if verdict.kind in (CLOUDSTACK, EXEMPT):
+        return _unprotect(blocked, other_config)
+    return ()
+
+
+def _protect(vm, verdict, config, now, blocked, other_config):
+    """Block every configured op (anyone's entry counts), keep our entries' text
+    current, drop ours from ops no longer configured; then the verdict record."""
+    wanted = records.blocked_reason(vm.get("uuid"))
+    writes = []
+    for op in config.block_operations:
+        current = blocked.get(op)
+        if current is None:
+            writes.append(Write(ADD_BLOCK, op, wanted))
+        elif records.is_ours(current) and current != wanted:
+            writes.append(Write(REMOVE_BLOCK, op, None))
+            writes.append(Write(ADD_BLOCK, op, wanted))
+    for op in sorted(blocked):
+        if op not in config.block_operations and records.is_ours(blocked[op]):
+            writes.append(Write(REMOVE_BLOCK, op, None))
+    current = other_config.get(records.KEY_VERDICT)
+    previous = records.parse_verdict(current)
+    since = previous[1] if previous is not None and previous[0] == ALIEN else now
+    record = records.format_verdict(ALIEN, since, verdict.reason)
+    if current != record:
+        if current is not None:
+            writes.append(Write(REMOVE_OTHER, records.KEY_VERDICT, None))
+        writes.append(Write(ADD_OTHER, records.KEY_VERDICT, record))
+    return tuple(writes)
+
+
+def _unprotect(blocked, other_config):
+    writes = [Write(REMOVE_BLOCK, op, None) for op in sorted(blocked)
+              if records.is_ours(blocked[op])]
+    if records.KEY_VERDICT in other_config:
+        writes.append(Write(REMOVE_OTHER, records.KEY_VERDICT, None))
+    return tuple(writes)
+
+
+def next_expiry(vm, now):
+    """When this VM's exemption runs out (epoch), if it is valid and still running;
+    the daemon reclassifies the VM then, since no event will tell it."""
+    text = _mapping(vm.get("other_config")).get(records.KEY_EXEMPTION)
+    if text is None:
+        return None
+    try:
+        exemption = records.parse_exemption(text)
+    except ValueError:
+        return None
+    if exemption.until is None or exemption.until <= now:
+        return None
+    return exemption.until
+
+
+def _mapping(value):
+    return value if isinstance(value, dict) else {}
