@@ -1,0 +1,335 @@
+"""The XAPI client: the only module that imports XenAPI.
+
+Everything that can go wrong on the wire is turned into one of two exceptions, so
+callers decide with two `except` clauses:
+
+- `XapiError`: XAPI answered with a Failure (a refused call, a bad ref...).
+- `XapiUnavailable`: no usable answer (refused or reset connection, timeout,
+  garbled reply) or the session is gone. The remedy is always the same: reconnect
+  and resync.
+
+Every call is bounded by a socket timeout, including the connect. XenAPI's own
+unix-socket transport turns "_" into "/" in the path and has no timeout, so this
+module carries small transports of its own.
+
+XenAPI's Session silently logs in again when a call fails with SESSION_INVALID.
+That hides a lost session from the caller, who may then miss that a full resync is
+due; `Xapi` notices the changed session handle and raises `XapiUnavailable`
+instead of returning the result.
+"""
+import http.client
+import socket
+import sys
+import xml.parsers.expat
+import xmlrpc.client
+
+import XenAPI
+
+from csguard import classify
+
+API_VERSION = "2.0"
+DEFAULT_URL = "unix:///var/lib/xcp/xapi"
+NULL_REF = "OpaqueRef:NULL"
+# Extra seconds an event.from call may take beyond the timeout it asks the server for.
+EVENT_MARGIN = 5.0
+# How long a logout on the way out may take; exit must stay fast.
+LOGOUT_TIMEOUT = 2.0
+
+# other_config keys starting with this are csguard's own and always kept.
+OWN_KEY_PREFIX = "csguard:"
+
+
+class XapiError(Exception):
+    """XAPI refused a call; `code` is the error code, `params` the rest."""
+
+    def __init__(self, details):
+        details = [str(d) for d in (details or ["UNKNOWN_ERROR"])]
+        self.code = details[0]
+        self.params = details[1:]
+        Exception.__init__(self, self.code, *self.params)
+
+    def __str__(self):
+        if not self.params:
+            return self.code
+        return "%s: %s" % (self.code, ", ".join(self.params))
+
+
+class XapiUnavailable(Exception):
+    """XAPI cannot be reached, did not answer in time, or our session is gone."""
+
+
+class _TimeoutMixin(object):
+    """A transport whose connect and every request are bounded by `timeout`.
+
+    The xmlrpc transport keeps one HTTP/1.1 connection open; the timeout is
+    re-applied to its socket before each request, so one call can be given a
+    longer budget (event.from) than the others.
+    """
+
+    timeout = 30.0
+
+    def send_request(self, host, handler, request_body, debug):
+        connection = self.make_connection(host)
+        connection.timeout = self.timeout
+        if connection.sock is not None:
+            connection.sock.settimeout(self.timeout)
+        return super().send_request(host, handler, request_body, debug)
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path, timeout):
+        http.client.HTTPConnection.__init__(self, "localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self):
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self.path)
+        except Exception:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+class UnixTransport(_TimeoutMixin, xmlrpc.client.Transport):
+    """XML-RPC over HTTP on a unix socket at any path."""
+
+    def __init__(self, path, timeout):
+        xmlrpc.client.Transport.__init__(self)
+        self.path = path
+        self.timeout = timeout
+
+    def make_connection(self, host):
+        if self._connection[1] is not None:
+            return self._connection[1]
+        self._extra_headers = []
+        self._connection = host, _UnixConnection(self.path, self.timeout)
+        return self._connection[1]
+
+
+class HttpTransport(_TimeoutMixin, xmlrpc.client.Transport):
+    """XML-RPC over plain HTTP with a timeout."""
+
+    def __init__(self, timeout):
+        xmlrpc.client.Transport.__init__(self)
+        self.timeout = timeout
+
+    def make_connection(self, host):
+        connection = xmlrpc.client.Transport.make_connection(self, host)
+        connection.timeout = self.timeout
+        return connection
+
+
+class HttpsTransport(_TimeoutMixin, xmlrpc.client.SafeTransport):
+    """XML-RPC over HTTPS with a timeout (certificates verified)."""
+
+    def __init__(self, timeout):
+        xmlrpc.client.SafeTransport.__init__(self)
+        self.timeout = timeout
+
+    def make_connection(self, host):
+        connection = xmlrpc.client.SafeTransport.make_connection(self, host)
+        connection.timeout = self.timeout
+        return connection
+
+
+_WIRE_ERRORS = (
+    OSError,  # includes socket.timeout and refused/reset connections
+    http.client.HTTPException,
+    xmlrpc.client.ProtocolError,
+    xmlrpc.client.Fault,  # XenAPI raises these when its re-login fails
+    xml.parsers.expat.ExpatError,
+)
+
+
+def _session_for(url, timeout):
+    """A XenAPI Session for `url` ("unix:///path" or "http(s)://host[:port]/")."""
+    if url.startswith("unix://"):
+        path = url[len("unix://"):]
+        if not path.startswith("/"):
+            raise ValueError("XAPI URL %r: a unix socket URL needs an absolute path, "
+                             "e.g. unix:///var/lib/xcp/xapi" % shown_url(url))
+        return XenAPI.Session("http://localhost/", transport=UnixTransport(path, timeout))
+    if url.startswith("http://"):
+        return XenAPI.Session(url, transport=HttpTransport(timeout))
+    if url.startswith("https://"):
+        return XenAPI.Session(url, transport=HttpsTransport(timeout))
+    raise ValueError("XAPI URL %r is not understood: use unix:///path/to/socket or "
+                     "http(s)://host[:port]/" % shown_url(url))
+
+
+class Xapi(object):
+    """One logged-in XAPI session with bounded calls and two kinds of errors.
+
+    `vm_fields` are the VM record fields kept in listings and event snapshots
+    (by default what classify and plan read: a 5,000-VM cache stays small on
+    dom0); of other_config only csguard's own keys ("csguard:...") and
+    `other_config_keys` are kept.
+    """
+
+    def __init__(self, url, credentials=None, timeout=30.0, originator="csguard",
+                 vm_fields=classify.FIELDS, other_config_keys=()):
+        self.url = url
+        self.shown_url = shown_url(url)
+        self.timeout = float(timeout)
+        self.originator = originator
+        self._credentials = credentials or ("root", "")
+        self._session = _session_for(url, self.timeout)
+        self._transport = self._session.transport
+        self._handle = None
+        self._owns_session = True
+        self._vm_fields = tuple(sys.intern(f) for f in vm_fields)
+        self._other_config_keys = frozenset(other_config_keys)
+
+    @classmethod
+    def from_session_id(cls, url, session_id, timeout=30.0, **kwargs):
+        """Act with a session somebody else opened (the host plugin's caller)."""
+        xapi = cls(url, timeout=timeout, **kwargs)
+        xapi._session._session = session_id
+        xapi._handle = session_id
+        xapi._owns_session = False
+        return xapi
+
+    def __enter__(self):
+        self.login()
+        return self
+
+    def __exit__(self, *exc):
+        self.logout()
+
+    @property
+    def logged_in(self):
+        return self._handle is not None
+
+    def login(self):
+        user, password = self._credentials
+        try:
+            self._transport.timeout = self.timeout
+            self._session.login_with_password(user, password, API_VERSION, self.originator)
+        except XenAPI.Failure as e:
+            raise XapiError(e.details)
+        except _WIRE_ERRORS as e:
+            raise XapiUnavailable("cannot log in to XAPI at %s: %s" % (self.shown_url, _describe(e)))
+        self._handle = self._session._session
+
+    def logout(self):
+        """Log out if we logged in; never raises, never waits long."""
+        if not self._owns_session or self._handle is None:
+            self._handle = None
+            return
+        self._handle = None
+        self.close()  # an interrupted call may have left the connection mid-request
+        self._transport.timeout = LOGOUT_TIMEOUT
+        try:
+            self._session.xenapi.session.logout()
+        except Exception:
+            pass
+        finally:
+            self.close()
+
+    def close(self):
+        """Drop the connection (not the session): the next call reconnects."""
+        self._transport.close()
+
+    def call(self, name, *args, timeout=None):
+        """Call XAPI method `name` (e.g. "VM.get_by_uuid") with the session."""
+        if self._handle is None:
+            raise XapiUnavailable("not logged in to XAPI")
+        self._transport.timeout = self.timeout if timeout is None else timeout
+        try:
+            result = self._session.xenapi_request(name, args)
+        except XenAPI.Failure as e:
+            raise XapiError(e.details)
+        except _WIRE_ERRORS as e:
+            self.close()
+            raise XapiUnavailable("XAPI call %s failed: %s" % (name, _describe(e)))
+        if self._session._session != self._handle:
+            self._handle = self._session._session
+            raise XapiUnavailable("XAPI session was invalidated (SESSION_INVALID) "
+                                  "during %s" % name)
+        return result
+
+    def this_host(self):
+        return self.call("session.get_this_host", self._handle)
+
+    def pool(self):
+        return self.call("pool.get_all")[0]
+
+    def pool_master(self):
+        return self.call("pool.get_master", self.pool())
+
+    def vm_records(self):
+        """{ref: record} of every VM, reduced to the fields we keep."""
+        records = self.call("VM.get_all_records")
+        return {ref: self.slim_vm(rec) for ref, rec in records.items()}
+
+    def event_from(self, classes, token, timeout):
+        """(events, token): events since `token` ("" = everything, as adds).
+
+        VM snapshots are reduced like `vm_records`. The socket may wait the
+        requested timeout plus a margin, and no longer.
+        """
+        timeout = float(timeout)
+        result = self.call("event.from", list(classes), token, timeout,
+                           timeout=timeout + max(EVENT_MARGIN, self.timeout))
+        events = result["events"]
+        for event in events:
+            if event.get("class") == "vm" and event.get("snapshot"):
+                event["snapshot"] = self.slim_vm(event["snapshot"])
+        return events, result["token"]
+
+    def apply(self, vm_ref, writes):
+        """Make the `writes` (plan.Write) on one VM; returns how many were done.
+
+        An add that finds the key already present counts as done: someone (maybe
+        a second daemon during a master change) made the same decision.
+        """
+        done = 0
+        for write in writes:
+            if write.value is None:
+                args = (vm_ref, write.key)
+            else:
+                args = (vm_ref, write.key, write.value)
+            try:
+                self.call("VM." + write.call, *args)
+            except XapiError as e:
+                if e.code != "MAP_DUPLICATE_KEY":
+                    raise
+            done += 1
+        return done
+
+    def slim_vm(self, record):
+        """The record with only the fields (and other_config keys) we keep."""
+        slim = {}
+        for field in self._vm_fields:
+            if field in record:
+                slim[field] = record[field]
+        other = slim.get("other_config")
+        if other:
+            slim["other_config"] = {
+                k: v for k, v in other.items()
+                if k.startswith(OWN_KEY_PREFIX) or k in self._other_config_keys
+            }
+        return slim
+
+
+def shown_url(url):
+    """The URL without any user:password@ part, fit for logs and status output."""
+    scheme, sep, rest = url.partition("://")
+    netloc, slash, path = rest.partition("/")
+    if "@" in netloc:
+        netloc = "***@" + netloc.rpartition("@")[2]
+    return scheme + sep + netloc + slash + path
+
+
+def _describe(error):
+    """A one-line reason for a wire error (socket.timeout's str is just "timed out")."""
+    if isinstance(error, socket.timeout):
+        return "no answer in time (timed out)"
+    if isinstance(error, xmlrpc.client.Fault):
+        return error.faultString
+    if isinstance(error, xmlrpc.client.ProtocolError):
+        return "HTTP %s %s" % (error.errcode, error.errmsg)
+    text = str(error)
+    return "%s: %s" % (type(error).__name__, text) if text else type(error).__name__
