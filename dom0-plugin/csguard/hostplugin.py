@@ -1,0 +1,97 @@
+"""The csguard XAPI host plugin:
+`xe host-call-plugin host-uuid=<uuid> plugin=csguard fn=<fn> args:<key>=<value>`.
+
+XAPI runs /etc/xapi.d/plugins/csguard with argv[1] = an XML-RPC methodCall
+`fn(session_id, {key: value})` and reads one XML-RPC methodResponse from stdout: a
+Success whose Value is one string, or a Failure whose ErrorDescription
+([code, params...]) becomes the caller's error. dom0's XenAPIPlugin module speaks
+this protocol but is Python 2 only on 8.2-era hosts, so the few lines live here.
+
+Each fn is the command-line command of the same name (cli.COMMANDS entries marked
+for the plugin) with the same keys and checks. It runs as the caller, with the
+caller's session: XAPI's role checks apply (host.call_plugin needs pool-admin) and
+the exemption record names the caller's user. The Value is the command's result as
+JSON; refusals are Failures [CSGUARD_<CODE>, message, params...].
+"""
+import json
+import os
+import sys
+import xmlrpc.client
+
+from csguard import cli
+from csguard.xapi import DEFAULT_URL, Xapi, XapiError, XapiUnavailable
+
+BAD_REQUEST = "CSGUARD_BAD_REQUEST"
+
+
+def main(argv=None):
+    argv = sys.argv if argv is None else argv
+    if len(argv) != 2:
+        sys.stderr.write("This is csguard's XAPI host plugin; call it through XAPI: "
+                         "xe host-call-plugin host-uuid=<uuid> plugin=csguard fn=<fn> "
+                         "[args:<key>=<value> ...]\n")
+        return 2
+    sys.stdout.write(respond(argv[1]) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+def respond(request):
+    """The methodResponse text for one methodCall text."""
+    try:
+        params, fn = xmlrpc.client.loads(request)
+    except Exception as e:  # noqa: BLE001 - any garbage in argv gets a Failure
+        return failure([BAD_REQUEST, f"argv[1] is not an XML-RPC methodCall: {e}"])
+    if len(params) != 2 or not isinstance(params[0], str) or not isinstance(params[1], dict):
+        return failure([BAD_REQUEST, (f"expected {fn}(session_id, {{args}}), got "
+                                      f"{len(params)} parameter(s)")])
+    return call(fn, params[0], params[1])
+
+
+def call(fn, session_id, args):
+    entry = cli.command(fn)
+    if entry is None or not entry.plugin:
+        return failure(["UNKNOWN_XENAPI_PLUGIN_FUNCTION", str(fn)])
+    xapi = None
+    try:
+        bad = [key for key, value in args.items() if not isinstance(value, str)]
+        if bad:
+            raise cli.CommandError(cli.BAD_ARGUMENT,
+                                   f"argument {cli.show(str(bad[0]))} must be text")
+        parsed = cli.check_keys(entry, args)
+        config = cli.load_config({})
+        url = os.environ.get(cli.ENV_XAPI_URL) or DEFAULT_URL
+        xapi = Xapi.from_session_id(url, session_id, timeout=config.call_timeout,
+                                    vm_fields=cli.VM_FIELDS)
+        ctx = cli.Context(config, caller(xapi, session_id), lambda: xapi)
+        result = entry.run(parsed, ctx)
+        return success(json.dumps(result.data))
+    except cli.CommandError as e:
+        return failure([e.code, e.message] + e.params)
+    except XapiError as e:
+        return failure([e.code] + e.params)
+    except XapiUnavailable as e:
+        return failure([cli.XAPI_UNAVAILABLE, str(e)])
+    except Exception as e:  # noqa: BLE001 - as XenAPIPlugin.dispatch reports it
+        return failure(["XENAPI_PLUGIN_FAILURE", str(fn), type(e).__name__, str(e)])
+    finally:
+        if xapi is not None:
+            xapi.close()
+
+
+def caller(xapi, session_id):
+    """The audit name of the calling session's user."""
+    try:
+        name = xapi.call("session.get_auth_user_name", session_id)
+    except XapiError:
+        name = ""
+    return f"{name or 'unnamed XAPI user'} via host plugin"
+
+
+def success(value):
+    return xmlrpc.client.dumps(({"Status": "Success", "Value": value},), "", True)
+
+
+def failure(description):
+    return xmlrpc.client.dumps(({"Status": "Failure", "ErrorDescription": description},),
+                               "", True)
