@@ -84,12 +84,17 @@ for indefinitely) and why."""
 
 
 def format_exemption(exemption):
-    return json.dumps({
+    """The exemption record; ValueError if it would be too long to parse back."""
+    text = json.dumps({
         "by": exemption.by,
         "at": format_time(exemption.at),
         "until": None if exemption.until is None else format_time(exemption.until),
         "reason": exemption.reason,
     }, sort_keys=True)
+    if len(text) > MAX_EXEMPTION_LENGTH:
+        raise ValueError(f"the exemption record would be longer than {MAX_EXEMPTION_LENGTH} "
+                         "characters: give a shorter reason")
+    return text
 
 
 def parse_exemption(text):
