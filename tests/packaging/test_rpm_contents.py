@@ -1,0 +1,114 @@
+"""What the RPM holds and declares: files, modes, config flags, version, dependencies."""
+import os
+
+from csguard import __version__
+
+from .conftest import REPO, query
+
+LIBRARY = "/usr/lib/csguard"
+VENDORED = {"XenAPI", "yaml", "sdnotify", "cachetools"}
+OUTSIDE_LIBRARY = {
+    "/usr/bin/csguard",
+    "/etc/xapi.d/plugins/csguard",
+    "/etc/csguard",
+    "/etc/csguard/csguard.yaml",
+    "/usr/lib/systemd/system/csguard.service",
+    "/var/lib/csguard",
+}
+# What the rpm of CentOS 7 based dom0s (4.11.3) can install; a newer rpmbuild adds
+# others (PayloadIsZstd, LargeFiles, RichDependencies) only when the spec asks for them.
+DOM0_RPMLIB = {
+    "BuiltinLuaScripts", "CompressedFileNames", "ConcurrentAccess",
+    "ExplicitPackageProvide", "FileCaps", "FileDigests", "HeaderLoadSortsTags",
+    "PartialHardlinkSets", "PayloadFilesHavePrefix", "PayloadIsBzip2", "PayloadIsLzma",
+    "PayloadIsXz", "ScriptletExpansion", "ScriptletInterpreterArgs", "TildeInVersions",
+    "VersionedDependencies",
+}
+
+
+def file_table(rpm_path):
+    """{path: (permissions, user, group, rpm file flags)} of every file in the RPM."""
+    out = query(rpm_path, "--qf",
+                "[%{FILENAMES}\t%{FILEMODES:perms}\t%{FILEUSERNAME}\t%{FILEGROUPNAME}"
+                "\t%{FILEFLAGS:fflags}\n]")
+    table = {}
+    for line in out.splitlines():
+        path, perms, user, group, flags = line.split("\t")
+        table[path] = (perms, user, group, flags)
+    return table
+
+
+def repo_package_files():
+    package = os.path.join(REPO, "dom0-plugin", "csguard")
+    found = set()
+    for directory, subdirs, files in os.walk(package):
+        subdirs[:] = [d for d in subdirs if d != "__pycache__"]
+        for name in files:
+            if name.endswith(".py"):
+                relative = os.path.relpath(os.path.join(directory, name), package)
+                found.add(LIBRARY + "/csguard/" + relative)
+    return found
+
+
+def test_version_and_release_come_from_the_package(rpm_path):
+    assert query(rpm_path, "--qf", "%{VERSION} %{RELEASE} %{ARCH}") == \
+        f"{__version__} 1 noarch"
+    assert os.path.basename(rpm_path) == f"csguard-{__version__}-1.noarch.rpm"
+
+
+def test_files_outside_the_private_library_are_the_installed_interfaces(rpm_path):
+    paths = set(file_table(rpm_path))
+    others = {p for p in paths
+              if p != LIBRARY and not p.startswith(LIBRARY + "/")
+              and not p.startswith("/usr/share/licenses/")}
+    assert others == OUTSIDE_LIBRARY
+
+
+def test_private_library_holds_csguard_and_the_vendored_packages_only(rpm_path):
+    paths = set(file_table(rpm_path))
+    library = {p[len(LIBRARY) + 1:] for p in paths if p.startswith(LIBRARY + "/")}
+    assert {p.split("/")[0] for p in library} == VENDORED | {"csguard"}
+    assert {LIBRARY + "/" + p for p in library
+            if p.startswith("csguard/") and p.endswith(".py")} == repo_package_files()
+    compiled = [p for p in library if "." in p.rsplit("/", 1)[-1] and not p.endswith(".py")]
+    assert compiled == [], "only Python source may ship (no .pyc, no C extensions)"
+
+
+def test_vendored_licenses_ship(rpm_path):
+    licenses = {os.path.basename(p) for p in file_table(rpm_path)
+                if p.startswith("/usr/share/licenses/")}
+    assert {"cachetools-LICENSE", "sdnotify-LICENSE.txt", "yaml-LICENSE"} <= licenses
+
+
+def test_modes_owners_and_config_flags(rpm_path):
+    table = file_table(rpm_path)
+    assert table["/etc/csguard/csguard.yaml"][:3] == ("-rw-r-----", "root", "root")
+    assert set(table["/etc/csguard/csguard.yaml"][3]) >= {"c", "n"}, \
+        "the config must be %config(noreplace): an upgrade keeps the operator's file"
+    assert table["/usr/bin/csguard"][0] == "-rwxr-xr-x"
+    assert table["/etc/xapi.d/plugins/csguard"][0] == "-rwxr-xr-x"
+    assert table["/usr/lib/systemd/system/csguard.service"][0] == "-rw-r--r--"
+    assert table["/var/lib/csguard"][0] == "drwxr-x---"
+    assert {(user, group) for _, user, group, _ in table.values()} == {("root", "root")}
+    configs = sorted(p for p, (_, _, _, flags) in table.items() if "c" in flags)
+    assert configs == ["/etc/csguard/csguard.yaml"]
+
+
+def test_requires_only_python36_and_systemd(rpm_path):
+    requires = set(query(rpm_path, "--requires").splitlines())
+    rpmlib = {r for r in requires if r.startswith("rpmlib(")}
+    assert requires - rpmlib == {"python3 >= 3.6", "systemd", "/bin/sh"}
+
+
+def test_rpmlib_features_are_known_to_dom0s_rpm(rpm_path):
+    requires = query(rpm_path, "--requires").splitlines()
+    features = {r.split("(", 1)[1].split(")", 1)[0] for r in requires
+                if r.startswith("rpmlib(")}
+    assert features <= DOM0_RPMLIB
+    assert query(rpm_path, "--qf", "%{PAYLOADCOMPRESSOR}") == "gzip"
+
+
+def test_provides_nothing_but_itself(rpm_path):
+    provides = query(rpm_path, "--provides").splitlines()
+    assert provides == [f"csguard = {__version__}-1"], \
+        "the vendored packages must not be offered to other packages"
