@@ -18,6 +18,7 @@ due; `Xapi` notices the changed session handle and raises `XapiUnavailable`
 instead of returning the result.
 """
 import http.client
+import logging
 import socket
 import sys
 import xml.parsers.expat
@@ -26,6 +27,8 @@ import xmlrpc.client
 import XenAPI
 
 from csguard import classify
+
+_log = logging.getLogger("csguard")
 
 API_VERSION = "2.0"
 DEFAULT_URL = "unix:///var/lib/xcp/xapi"
@@ -51,14 +54,14 @@ class XapiError(Exception):
     def __str__(self):
         if not self.params:
             return self.code
-        return "%s: %s" % (self.code, ", ".join(self.params))
+        return f"{self.code}: {', '.join(self.params)}"
 
 
 class XapiUnavailable(Exception):
     """XAPI cannot be reached, did not answer in time, or our session is gone."""
 
 
-class _TimeoutMixin(object):
+class _TimeoutMixin:
     """A transport whose connect and every request are bounded by `timeout`.
 
     The xmlrpc transport keeps one HTTP/1.1 connection open; the timeout is
@@ -148,18 +151,18 @@ def _session_for(url, timeout):
     if url.startswith("unix://"):
         path = url[len("unix://"):]
         if not path.startswith("/"):
-            raise ValueError("XAPI URL %r: a unix socket URL needs an absolute path, "
-                             "e.g. unix:///var/lib/xcp/xapi" % shown_url(url))
+            raise ValueError(f"XAPI URL {shown_url(url)!r}: a unix socket URL needs an "
+                             "absolute path, e.g. unix:///var/lib/xcp/xapi")
         return XenAPI.Session("http://localhost/", transport=UnixTransport(path, timeout))
     if url.startswith("http://"):
         return XenAPI.Session(url, transport=HttpTransport(timeout))
     if url.startswith("https://"):
         return XenAPI.Session(url, transport=HttpsTransport(timeout))
-    raise ValueError("XAPI URL %r is not understood: use unix:///path/to/socket or "
-                     "http(s)://host[:port]/" % shown_url(url))
+    raise ValueError(f"XAPI URL {shown_url(url)!r} is not understood: use "
+                     "unix:///path/to/socket or http(s)://host[:port]/")
 
 
-class Xapi(object):
+class Xapi:
     """One logged-in XAPI session with bounded calls and two kinds of errors.
 
     `vm_fields` are the VM record fields kept in listings and event snapshots
@@ -210,7 +213,7 @@ class Xapi(object):
         except XenAPI.Failure as e:
             raise XapiError(e.details)
         except _WIRE_ERRORS as e:
-            raise XapiUnavailable("cannot log in to XAPI at %s: %s" % (self.shown_url, _describe(e)))
+            raise XapiUnavailable(f"cannot log in to XAPI at {self.shown_url}: {_describe(e)}")
         self._handle = self._session._session
 
     def logout(self):
@@ -223,8 +226,8 @@ class Xapi(object):
         self._transport.timeout = LOGOUT_TIMEOUT
         try:
             self._session.xenapi.session.logout()
-        except Exception:
-            pass
+        except (XenAPI.Failure, *_WIRE_ERRORS) as e:
+            _log.debug("logout failed (the session ends anyway): %s", _describe(e))
         finally:
             self.close()
 
@@ -243,11 +246,11 @@ class Xapi(object):
             raise XapiError(e.details)
         except _WIRE_ERRORS as e:
             self.close()
-            raise XapiUnavailable("XAPI call %s failed: %s" % (name, _describe(e)))
+            raise XapiUnavailable(f"XAPI call {name} failed: {_describe(e)}")
         if self._session._session != self._handle:
             self._handle = self._session._session
             raise XapiUnavailable("XAPI session was invalidated (SESSION_INVALID) "
-                                  "during %s" % name)
+                                  f"during {name}")
         return result
 
     def this_host(self):
@@ -330,6 +333,6 @@ def _describe(error):
     if isinstance(error, xmlrpc.client.Fault):
         return error.faultString
     if isinstance(error, xmlrpc.client.ProtocolError):
-        return "HTTP %s %s" % (error.errcode, error.errmsg)
+        return f"HTTP {error.errcode} {error.errmsg}"
     text = str(error)
-    return "%s: %s" % (type(error).__name__, text) if text else type(error).__name__
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__

@@ -1,0 +1,1 @@
+"""Tests of csguard running against the XAPI simulator, end to end."""
