@@ -41,7 +41,7 @@ def _protect(vm, verdict, config, now, blocked, other_config):
     writes = []
     for op in config.block_operations:
         current = blocked.get(op)
-        if current is None:
+        if op not in blocked:
             writes.append(Write(ADD_BLOCK, op, wanted))
         elif records.is_ours(current) and current != wanted:
             writes.append(Write(REMOVE_BLOCK, op, None))
@@ -54,7 +54,7 @@ def _protect(vm, verdict, config, now, blocked, other_config):
     since = previous[1] if previous is not None and previous[0] == ALIEN else now
     record = records.format_verdict(ALIEN, since, verdict.reason)
     if current != record:
-        if current is not None:
+        if records.KEY_VERDICT in other_config:
             writes.append(Write(REMOVE_OTHER, records.KEY_VERDICT, None))
         writes.append(Write(ADD_OTHER, records.KEY_VERDICT, record))
     return tuple(writes)
