@@ -12,7 +12,9 @@ server; `collect` is the part that reads XAPI. Verdicts come from
 `classify.classify`, the daemon's own function, so the report cannot disagree with
 the guard.
 
-Exit codes: 0 ready, 1 ready with warnings, 2 not ready.
+`run` is the `preflight` command of the CLI and of the host plugin (fn
+preflight, answering the JSON of `to_dict`). Exit codes: 0 ready, 1 ready with
+warnings, 2 not ready.
 """
 import collections
 import json
@@ -77,6 +79,16 @@ verdict, who protects it (None for ignored VMs) and every blocked operation
 HostRow = collections.namedtuple("HostRow", "uuid name is_master version csguard detail")
 
 Report = collections.namedtuple("Report", "verdict exit_code pool mode vms hosts findings")
+
+
+def run(args, ctx):
+    """Read-only: what CloudStack will do to this pool's VMs when a host connects,
+    and what to fix first; run it before adding a host to CloudStack. Exit status 0:
+    ready, 1: ready with warnings, 2: not ready."""
+    from csguard.cli import Result  # cli imports this module for its command table
+    facts = collect(ctx.xapi)
+    report = analyse(facts.vms, facts.hosts, facts.pool, ctx.config, facts.daemons, ctx.now())
+    return Result(to_dict(report), format_text(report), report.exit_code)
 
 
 def analyse(vms, hosts, pool, config, daemons, now):
@@ -275,7 +287,7 @@ def _lookalike_aliens(refs, verdicts, rows, config):
             continue
         findings.append(Finding(
             WARNING, "cloudstack-lookalike-alien",
-            f"VM {records.show(row.name)} is protected as an alien, but its {near_miss}; if "
+            f"VM {records.show(row.name)} is protected as an alien: its {near_miss}. If "
             "CloudStack did create it, CloudStack's stops of it will fail",
             "if CloudStack created it: add its instance name to cloudstack.instance_names in "
             f"{_config_name(config)}, or allow this VM "
@@ -482,10 +494,6 @@ def to_dict(report):
         "findings": [dict(f._asdict(), vms=[i._asdict() for i in f.vms],
                           hosts=[i._asdict() for i in f.hosts]) for f in report.findings],
     }
-
-
-def format_json(report):
-    return json.dumps(to_dict(report), indent=2, sort_keys=True) + "\n"
 
 
 _HEADINGS = {

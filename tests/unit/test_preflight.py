@@ -377,7 +377,7 @@ def test_text_output_groups_by_severity_and_ends_with_the_verdict():
 def test_json_output_carries_verdict_counts_and_findings():
     report = analyse(vm("web", 1, blocked=protected()), vm("i-2-10-VM", 2),
                      daemons={MASTER: daemon("leader"), MEMBER: Probe(NOT_INSTALLED, None, "x")})
-    data = json.loads(preflight.format_json(report))
+    data = json.loads(json.dumps(preflight.to_dict(report)))
     assert data["verdict"] == READY_WITH_WARNINGS and data["exit_code"] == 1
     assert data["counts"]["vms"] == {"alien": 1, "exempt": 0, "cloudstack": 1, "ignored": 0}
     assert data["counts"]["findings"] == {"error": 0, "warning": 1, "info": 3}
