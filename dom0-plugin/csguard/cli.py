@@ -18,7 +18,7 @@ import sys
 import textwrap
 import time
 
-from csguard import classify, plan, records, report
+from csguard import classify, plan, preflight, records, report
 from csguard import config as configuration
 from csguard.xapi import Xapi, XapiError, XapiUnavailable
 
@@ -668,6 +668,8 @@ COMMANDS = (
             "blocked attempts: which operation hit which VM, when", True),
     Command("scan", scan, (("dry-run", "true: only print what would change"),), (_JSON,),
             "one reconcile pass without the daemon", False),
+    Command("preflight", preflight.run, (), (_JSON,),
+            "is this pool safe to hand to CloudStack? (read-only report)", True),
 )
 
 
