@@ -255,27 +255,34 @@ def _read_mapping(loader, node, schema, prefix, values, lines, source):
             continue
         field, validate = entry
         value = loader.construct_object(value_node, deep=True)
-        lines[field] = (path, value_node.start_mark.line + 1)
+        lines[field] = (path, line)
         try:
             values[field] = validate(value)
         except _Invalid as error:
-            bad = value_node
             if error.item is not None and isinstance(value_node, yaml.SequenceNode):
-                bad = value_node.value[error.item]
-            raise ConfigError(error.problem, source=source, line=bad.start_mark.line + 1,
-                              key=path) from None
+                line = value_node.value[error.item].start_mark.line + 1
+            raise ConfigError(error.problem, source=source, line=line, key=path) from None
 
 
 def _suggest_key(key, schema, prefix):
     """' (did you mean ...?)' for a misspelt or misplaced key, else ''."""
-    close = difflib.get_close_matches(key, list(schema), n=1)
+    close = _closest(key, list(schema))
     if close:
-        return f"; did you mean {prefix}{close[0]}?"
+        return f"; did you mean {prefix}{close}?"
     elsewhere = [path for path in _all_keys(_SCHEMA) if path.rsplit(".", 1)[-1] == key
                  or difflib.get_close_matches(key, [path.rsplit(".", 1)[-1]])]
     if elsewhere:
         return f"; did you mean {elsewhere[0]}?"
     return f"; known options here: {', '.join(prefix + name for name in schema)}"
+
+
+def _closest(word, choices):
+    """The choice the user most likely meant (same word in another case first), or None."""
+    for choice in choices:
+        if choice.lower() == word.lower():
+            return choice
+    close = difflib.get_close_matches(word, choices, n=1)
+    return close[0] if close else None
 
 
 def _all_keys(schema, prefix=""):
@@ -379,8 +386,8 @@ def _one_of(choices, what):
         if not isinstance(value, str):
             raise _Invalid(f"must be one of {', '.join(choices)}, not {_yaml_type(value)}")
         if value not in choices:
-            close = difflib.get_close_matches(value, choices, n=1)
-            hint = f"; did you mean {close[0]}?" if close else ""
+            close = _closest(value, choices)
+            hint = f"; did you mean {close}?" if close else ""
             raise _Invalid(f"{records.show(value)} is not a {what}: use one of "
                            f"{', '.join(choices)}{hint}")
         return value
@@ -397,8 +404,8 @@ def _block_operations(value):
                            "blocked_operations for it, so blocking it would protect "
                            "nothing; remove it", item=index)
         if op not in VM_OPERATIONS:
-            close = difflib.get_close_matches(op, sorted(VM_OPERATIONS), n=1)
-            hint = f"; did you mean {close[0]}?" if close else ""
+            close = _closest(op, sorted(VM_OPERATIONS))
+            hint = f"; did you mean {close}?" if close else ""
             raise _Invalid(f"{records.show(op)} is not a XAPI VM operation{hint}", item=index)
         if op not in operations:
             operations.append(op)
