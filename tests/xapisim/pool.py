@@ -1,0 +1,203 @@
+"""The server-side state every host shares: database, sessions, domains, hosts.
+
+Builds the initial pool (one pool object, N hosts each with its control domain,
+a local SR and a network), and offers the data helpers the tests use to seed
+VMs, messages and tasks without going through XAPI's checks.
+"""
+import itertools
+import threading
+
+from . import schema
+from .db import Database, new_uuid
+from .lifecycle import Lifecycle, random_mac, refresh_allowed_operations
+from .sessions import Sessions
+from .wire import NULL_REF, ApiError, datetime_value
+
+MESSAGE_CLASSES = {"VM": "VM", "Host": "host", "SR": "SR", "Pool": "pool", "VDI": "VDI",
+                   "VMPP": None, "VMSS": None, "PVS_proxy": None, "Certificate": None}
+
+
+class Pool:
+    def __init__(self, hosts=1):
+        self.db = Database()
+        self.sessions = Sessions(self.db)
+        self.lifecycle = Lifecycle(self)
+        self.domains = {}          # VM ref -> domid of a live domain
+        self.dead_hosts = set()    # host refs whose agent is not alive
+        self._domids = itertools.count(1)
+        self.host_refs = []
+        self.pool_ref = None
+        self.sr_ref = None
+        self.network_ref = None
+        self.task_lock = threading.Lock()
+        self._bootstrap(hosts)
+
+    # --- initial objects -----------------------------------------------------
+
+    def _bootstrap(self, hosts):
+        db = self.db
+        with db.lock:
+            for i in range(hosts):
+                host = schema.default_record("host")
+                name = "xs-%d" % i
+                host.update(
+                    uuid=new_uuid(), name_label=name, hostname=name,
+                    address="127.0.0.%d" % (i + 1),
+                    software_version={"product_version": "8.2.1", "product_brand": "XenServer",
+                                      "platform_name": "XCP", "xapi": "1.249",
+                                      "xen": "4.13.5", "hostname": name},
+                    capabilities=["xen-3.0-x86_64", "hvm-3.0-x86_64"],
+                    cpu_info={"cpu_count": "8", "vendor": "GenuineIntel"})
+                ref = db.create("host", host)
+                self.host_refs.append(ref)
+                dom0 = schema.default_record("VM")
+                dom0.update(uuid=new_uuid(), name_label="Control domain on host: " + name,
+                            name_description="The domain which manages physical devices "
+                                             "and manages other domains",
+                            power_state="Running", is_control_domain=True, domid="0",
+                            resident_on=ref, memory_target="4294967296",
+                            memory_static_max="4294967296", memory_dynamic_max="4294967296",
+                            memory_dynamic_min="4294967296", domain_type="pv",
+                            VCPUs_max="8", VCPUs_at_startup="8",
+                            other_config={"storage_driver_domain": ref})
+                dom0_ref = db.create("VM", dom0)
+                self.domains[dom0_ref] = 0
+                refresh_allowed_operations(db, dom0_ref)
+                db.update("host", ref, {"control_domain": dom0_ref})
+            sr = schema.default_record("SR")
+            sr.update(uuid=new_uuid(), name_label="Local storage",
+                      other_config={"i18n-key": "local-storage"})
+            self.sr_ref = db.create("SR", sr)
+            network = schema.default_record("network")
+            network.update(uuid=new_uuid(), name_label="Pool-wide network associated with eth0",
+                           bridge="xenbr0")
+            self.network_ref = db.create("network", network)
+            pool = schema.default_record("pool")
+            pool.update(uuid=new_uuid(), master=self.host_refs[0], default_SR=self.sr_ref,
+                        suspend_image_SR=self.sr_ref, crash_dump_SR=self.sr_ref)
+            self.pool_ref = db.create("pool", pool)
+
+    # --- hosts ---------------------------------------------------------------
+
+    def master_ref(self):
+        return self.db.get("pool", self.pool_ref)["master"]
+
+    def master_index(self):
+        return self.host_refs.index(self.master_ref())
+
+    def set_master(self, index):
+        with self.db.lock:
+            self.db.update("pool", self.pool_ref, {"master": self.host_refs[index]})
+
+    def host_is_live(self, host_ref):
+        return self.db.exists("host", host_ref) and host_ref not in self.dead_hosts
+
+    def new_domid(self):
+        return next(self._domids)
+
+    # --- VMs -----------------------------------------------------------------
+
+    def create_vm(self, name_label, power_state="Running", host=0, affinity=None,
+                  is_a_template=False, is_a_snapshot=False, other_config=None, tags=None,
+                  blocked_operations=None, vbds=1, vifs=1, notify=True):
+        """Insert a VM (and its disks and network devices) as if it had always been there."""
+        if power_state not in ("Running", "Halted", "Paused", "Suspended"):
+            raise ValueError("power_state must be Running, Halted, Paused or Suspended, not %r"
+                             % (power_state,))
+        db = self.db
+        with db.lock:
+            host_ref = self.host_refs[host]
+            live = power_state in ("Running", "Paused")
+            record = self.lifecycle.new_vm_record({
+                "name_label": name_label, "power_state": power_state,
+                "resident_on": host_ref if live else NULL_REF,
+                "affinity": self.host_refs[affinity] if affinity is not None else NULL_REF,
+                "is_a_template": bool(is_a_template or is_a_snapshot),
+                "is_a_snapshot": bool(is_a_snapshot),
+                "other_config": dict(other_config or {}), "tags": list(tags or []),
+                "blocked_operations": dict(blocked_operations or {}),
+                "memory_target": "2147483648" if live else "0",
+            })
+            if live:
+                domid = self.new_domid()
+                record["domid"] = str(domid)
+            ref = db.create("VM", record, notify=False)
+            if live:
+                self.domains[ref] = domid
+            for i in range(vbds):
+                self._attach_disk(ref, name_label, i, live)
+            for i in range(vifs):
+                self._attach_vif(ref, i, live)
+            refresh_allowed_operations(db, ref)
+            if notify:
+                db.changed.notify_all()
+            return ref, record["uuid"]
+
+    def _attach_disk(self, vm_ref, vm_name, position, attached):
+        vdi = schema.default_record("VDI")
+        vdi.update(uuid=new_uuid(), name_label="%s disk %d" % (vm_name, position),
+                   SR=self.sr_ref)
+        vdi["location"] = vdi["uuid"]
+        vdi_ref = self.db.create("VDI", vdi, notify=False)
+        vbd = schema.default_record("VBD")
+        vbd.update(uuid=new_uuid(), VM=vm_ref, VDI=vdi_ref, userdevice=str(position),
+                   device="xvd" + "abcdefghijklmnop"[position % 16] if attached else "",
+                   bootable=position == 0, currently_attached=attached)
+        self.db.create("VBD", vbd, notify=False)
+
+    def _attach_vif(self, vm_ref, position, attached):
+        vif = schema.default_record("VIF")
+        vif.update(uuid=new_uuid(), VM=vm_ref, network=self.network_ref, device=str(position),
+                   MAC=random_mac(), currently_attached=attached)
+        self.db.create("VIF", vif, notify=False)
+
+    def seed_vms(self, specs):
+        with self.db.lock:
+            created = [self.create_vm(notify=False, **spec) for spec in specs]
+            self.db.changed.notify_all()
+            return created
+
+    def resolve_vm(self, ref_or_uuid):
+        """A VM ref from a ref or a uuid (None if there is no such VM)."""
+        if self.db.exists("VM", ref_or_uuid):
+            return ref_or_uuid
+        return self.db.uuid_index["VM"].get(ref_or_uuid)
+
+    # --- messages and tasks --------------------------------------------------
+
+    def create_message(self, name, priority, cls, obj_uuid, body):
+        if cls not in MESSAGE_CLASSES:
+            raise ApiError("INTERNAL_ERROR", "Unknown value for enum cls: %s" % cls)
+        table = MESSAGE_CLASSES[cls]
+        if table is None or obj_uuid not in self.db.uuid_index[table]:
+            raise ApiError("UUID_INVALID", cls, obj_uuid)
+        record = {"uuid": new_uuid(), "name": name, "priority": str(priority), "cls": cls,
+                  "obj_uuid": obj_uuid, "timestamp": datetime_value(), "body": body}
+        return self.db.add_message(record)
+
+    def create_task(self, name_label, host_ref):
+        record = schema.default_record("task")
+        record.update(uuid=new_uuid(), name_label=name_label, created=datetime_value(),
+                      resident_on=host_ref, allowed_operations=["cancel"])
+        return self.db.create("task", record)
+
+    def finish_task(self, task, result=None, error=None):
+        """Record the outcome of an Async call on its task (if the task still exists)."""
+        with self.db.lock:
+            if not self.db.exists("task", task):
+                return
+            changes = {"finished": datetime_value(), "allowed_operations": [],
+                       "progress": 1.0}
+            if error is None:
+                changes.update(status="success", result=_task_result(result))
+            else:
+                changes.update(status="failure", error_info=list(error.description))
+            self.db.update("task", task, changes)
+
+
+def _task_result(value):
+    """XAPI stores an Async result as its XML-RPC ``<value>`` text ("" for void)."""
+    if value is None:
+        return ""
+    from .wire import encode
+    return encode(value)

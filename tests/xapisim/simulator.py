@@ -1,0 +1,232 @@
+"""``Simulator``: start/stop the servers and expose the test controls.
+
+Every control is an ordinary method here and, for out-of-process users, the
+XML-RPC method ``sim.<name>`` at path ``/simctl`` of any host socket.
+"""
+import binascii
+import copy
+import os
+import shutil
+import threading
+import time
+import xmlrpc.client
+
+from . import wire
+from .api import Api
+from .controls import Faults
+from .pool import Pool
+from .server import Endpoint
+
+CONTROLS = ("create_vm", "seed_vms", "vm_record", "modify_vm", "kill_sessions", "stall",
+            "drop_connection", "restart", "set_master", "call_counts", "reset_call_counts",
+            "vm_appeared_at", "blocked_op_set_at", "kill_domain", "info")
+
+
+def short_workdir():
+    """A fresh directory in /tmp with a short name free of underscores.
+
+    Short because unix socket paths are limited to 107 bytes; no underscores
+    because XenAPI's UDSTransport turns "_" into "/".
+    """
+    while True:
+        path = "/tmp/xs-" + binascii.hexlify(os.urandom(4)).decode()
+        try:
+            os.mkdir(path, 0o700)
+            return path
+        except FileExistsError:
+            continue
+
+
+class Simulator:
+    def __init__(self, hosts=1, workdir=None, plugins_dir=None, tcp=True, password="xenroot",
+                 unix_socket=None, port=0, auth_failure_delay=0.0):
+        if hosts < 1:
+            raise ValueError("a pool needs at least one host (hosts=%r)" % (hosts,))
+        self._own_workdir = workdir is None
+        self.workdir = workdir or short_workdir()
+        self.plugins_dir = plugins_dir or os.path.join(self.workdir, "plugins")
+        os.makedirs(self.plugins_dir, exist_ok=True)
+        self.tcp = tcp
+        self._base_socket = unix_socket or os.path.join(self.workdir, "xapi")
+        self._requested_port = port
+        self.pool = Pool(hosts)
+        self.faults = Faults()
+        self.api = Api(self.pool, {"password": password, "plugins_dir": self.plugins_dir,
+                                   "auth_failure_delay": auth_failure_delay})
+        self._endpoints = []
+        self._tcp_ports = {}
+        self.running = False
+
+    # --- lifecycle -----------------------------------------------------------
+
+    def start(self):
+        for i in range(len(self.pool.host_refs)):
+            self._endpoints.append(Endpoint.unix(self, i, self.socket_path(i)))
+            if self.tcp:
+                self._endpoints.append(self._open_tcp(i))
+        self.running = True
+        return self
+
+    def _open_tcp(self, i):
+        address = self.host_address(i)
+        wanted = self._tcp_ports.get(i, self._tcp_ports.get(0, self._requested_port))
+        try:
+            endpoint = Endpoint.tcp(self, i, address, wanted)
+        except OSError:
+            if i == 0 and wanted == self._requested_port and wanted:
+                raise
+            endpoint = Endpoint.tcp(self, i, address, 0)
+        self._tcp_ports[i] = endpoint.port
+        return endpoint
+
+    def _close(self):
+        for endpoint in self._endpoints:
+            endpoint.close()
+        self._endpoints = []
+        self.pool.sessions.destroy_all()
+        self.running = False
+
+    def stop(self):
+        if self.running:
+            self._close()
+            if not self._own_workdir:
+                self.pool.db.save(self.state_path)
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # --- addresses -----------------------------------------------------------
+
+    @property
+    def state_path(self):
+        return os.path.join(self.workdir, "state.db")
+
+    def socket_path(self, i=0):
+        return self._base_socket if i == 0 else "%s.%d" % (self._base_socket, i)
+
+    def unix_url(self, i=0):
+        return "unix://" + self.socket_path(i)
+
+    def host_address(self, i):
+        return self.pool.db.get("host", self.pool.host_refs[i])["address"]
+
+    def tcp_port(self, i=0):
+        return self._tcp_ports.get(i)
+
+    def host_tcp_url(self, i):
+        return "http://%s:%d/" % (self.host_address(i), self._tcp_ports[i])
+
+    @property
+    def tcp_url(self):
+        """The master's TCP URL (login there checks root/password)."""
+        return self.host_tcp_url(self.pool.master_index())
+
+    @property
+    def pool_ref(self):
+        return self.pool.pool_ref
+
+    @property
+    def host_refs(self):
+        return list(self.pool.host_refs)
+
+    @property
+    def host_uuids(self):
+        return [self.pool.db.get("host", ref)["uuid"] for ref in self.pool.host_refs]
+
+    # --- data helpers --------------------------------------------------------
+
+    def create_vm(self, name_label, **options):
+        return self.pool.create_vm(name_label, **options)
+
+    def seed_vms(self, specs):
+        return self.pool.seed_vms(specs)
+
+    def vm_record(self, ref_or_uuid):
+        with self.pool.db.lock:
+            ref = self.pool.resolve_vm(ref_or_uuid)
+            return copy.deepcopy(self.pool.db.get("VM", ref)) if ref else None
+
+    def modify_vm(self, ref_or_uuid, field, value):
+        """Write a VM field as another XAPI client would (events, allowed_operations)."""
+        with self.pool.db.lock:
+            ref = self._vm(ref_or_uuid)
+            self.api.write("VM", ref, {field: self.api.coerce("VM", field, value)})
+
+    def _vm(self, ref_or_uuid):
+        ref = self.pool.resolve_vm(ref_or_uuid)
+        if ref is None:
+            raise KeyError("no VM with ref or uuid %r" % (ref_or_uuid,))
+        return ref
+
+    # --- controls ------------------------------------------------------------
+
+    def kill_sessions(self):
+        self.pool.sessions.destroy_all()
+
+    def stall(self, seconds):
+        self.faults.stall(seconds)
+
+    def drop_connection(self, method=None, count=1):
+        self.faults.drop_connection(method, count)
+
+    def restart(self, down_for=0.0):
+        """Like ``xe-toolstack-restart``: sockets and sessions go, the database stays.
+
+        The database is written to ``state.db`` and read back, so only what
+        XAPI persists survives (rows with their generation stamps, messages).
+        """
+        self._close()
+        self.pool.db.save(self.state_path)
+        self.pool.db.load(self.state_path)
+        if down_for:
+            time.sleep(down_for)
+        self.start()
+
+    def set_master(self, i):
+        self.pool.set_master(i)
+
+    def call_counts(self):
+        return self.faults.call_counts()
+
+    def reset_call_counts(self):
+        self.faults.reset_call_counts()
+
+    def vm_appeared_at(self, uuid):
+        return self.pool.db.vm_appeared.get(uuid)
+
+    def blocked_op_set_at(self, uuid, op):
+        return self.pool.db.blocked_first_set.get((uuid, op))
+
+    def kill_domain(self, ref_or_uuid):
+        """The VM's domain dies outside XAPI; power_state stays as it was."""
+        with self.pool.db.lock:
+            self.pool.lifecycle.kill_domain(self._vm(ref_or_uuid))
+
+    def info(self):
+        return {"sockets": [self.socket_path(i) for i in range(len(self.pool.host_refs))],
+                "tcp": [self.host_tcp_url(i) for i in sorted(self._tcp_ports)],
+                "pool": self.pool_ref, "hosts": self.host_refs, "workdir": self.workdir}
+
+    def handle_control(self, body):
+        """Serve one ``/simctl`` XML-RPC call (``sim.<control>``)."""
+        try:
+            params, method = xmlrpc.client.loads(body)
+            name = (method or "").split(".", 1)[-1]
+            if not (method or "").startswith("sim.") or name not in CONTROLS:
+                raise ValueError("unknown control %r; known: sim.%s"
+                                 % (method, ", sim.".join(CONTROLS)))
+            if name == "restart":
+                threading.Thread(target=self.restart, args=params, daemon=True).start()
+                return wire.plain_response("")
+            if name == "create_vm" and params and isinstance(params[-1], dict):
+                result = getattr(self, name)(*params[:-1], **params[-1])
+            else:
+                result = getattr(self, name)(*params)
+            return wire.plain_response(result if result is not None else "")
+        except Exception as error:  # reported to the control client as a fault
+            return wire.fault_response(1, "%s: %s" % (type(error).__name__, error))
