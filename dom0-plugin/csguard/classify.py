@@ -6,6 +6,15 @@ CloudStack generates (VirtualMachineName.java): exact case, full match, nothing
 trimmed, because CloudStack compares names exactly too. Everything else is
 protected unless an operator said otherwise.
 
+Precedence, strongest first:
+1. control domains, templates, snapshots: ignored, never touched;
+2. overrides (configured uuids, tags, the other_config override key): protect makes
+   the VM alien, allow makes it exempt, and protect wins over allow whatever the
+   sources ("when in doubt, protect");
+3. a valid, unexpired operator exemption: exempt (an expired or malformed one is
+   ignored and the reason says so);
+4. a CloudStack name: cloudstack; 5. anything else: alien.
+
 Only fields an administrator controls are read (name, flags, other_config, tags);
 nothing the guest can write (xenstore_data, guest_metrics) may influence a verdict.
 """

@@ -242,13 +242,13 @@ def _read_mapping(loader, node, schema, prefix, values, lines, source):
                               key=prefix[:-1] or None)
         key = key_node.value
         path = prefix + key
+        if key not in schema:
+            raise ConfigError("unknown option" + _suggest_key(key, schema, prefix),
+                              source=source, line=line, key=records.show(path))
         if key in first_seen:
             raise ConfigError(f"is given twice (first on line {first_seen[key]}); "
                               "keep one", source=source, line=line, key=path)
         first_seen[key] = line
-        if key not in schema:
-            raise ConfigError("unknown option" + _suggest_key(key, schema, prefix),
-                              source=source, line=line, key=records.show(path))
         entry = schema[key]
         if isinstance(entry, dict):
             _read_mapping(loader, value_node, entry, path + ".", values, lines, source)
@@ -265,7 +265,7 @@ def _read_mapping(loader, node, schema, prefix, values, lines, source):
 
 
 def _suggest_key(key, schema, prefix):
-    """' (did you mean ...?)' for a misspelt or misplaced key, else ''."""
+    """'; did you mean ...?' for a misspelt or misplaced key, else the known keys."""
     close = _closest(key, list(schema))
     if close:
         return f"; did you mean {prefix}{close}?"
