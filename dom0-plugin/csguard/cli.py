@@ -191,6 +191,11 @@ def printable(text):
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
+def _lines(lines):
+    """Output text of lines, each made printable."""
+    return "".join(printable(line) + "\n" for line in lines)
+
+
 # --- finding a VM -------------------------------------------------------------
 
 def resolve_vm(args, ctx):
@@ -407,7 +412,10 @@ def vm_unblock(args, ctx):
     now = ctx.now()
     until = None if duration is None else now + duration
     exemption = records.Exemption(ctx.who, now, until, reason)
-    record = records.format_exemption(exemption)
+    try:
+        record = records.format_exemption(exemption)
+    except ValueError as e:
+        raise CommandError(BAD_ARGUMENT, str(e))
     other_config = dict(vm.get("other_config") or {})
     verdict = classify.classify(dict(vm, other_config=dict(
         other_config, **{records.KEY_EXEMPTION: record})), ctx.config, now)
@@ -445,7 +453,7 @@ def vm_unblock(args, ctx):
         ("exempt-by", exemption.by), ("exempt-at", records.format_time(now)),
         ("exempt-until", "indefinite" if until is None else records.format_time(until)),
         ("exempt-reason", reason), ("removed", ours), ("kept", theirs)])
-    return Result(data, printable("\n".join(lines)) + "\n")
+    return Result(data, _lines(lines))
 
 
 def vm_block(args, ctx):
@@ -480,7 +488,7 @@ def vm_block(args, ctx):
         ("uuid", vm["uuid"]), ("name-label", vm.get("name_label", "")),
         ("exemption-removed", had_exemption), ("blocked", blocked),
         ("mode", ctx.config.mode)])
-    return Result(data, printable("\n".join(lines)) + "\n")
+    return Result(data, _lines(lines))
 
 
 def _apply(ctx, ref, vm, writes):
@@ -530,7 +538,7 @@ def scan(args, ctx):
     lines.append(f"{len(vms)} VMs: {summary}. {len(changes)} {verb}{mode}.")
     data = collections.OrderedDict([("dry-run", dry), ("mode", ctx.config.mode),
                                     ("counts", counts), ("changes", changes)])
-    return Result(data, printable("\n".join(lines)) + "\n", 1 if failed else 0)
+    return Result(data, _lines(lines), 1 if failed else 0)
 
 
 def _describe_write(write):
@@ -597,8 +605,8 @@ def status(args, ctx):
                          f"last report was written {format_duration(now - written)} ago")
         lines.append(f"NOT RUNNING: {data['error']}. Nothing protects new VMs; see: "
                      "systemctl status csguard")
-    lines.append(_status_text(daemon, now))
-    return Result(data, printable("\n".join(lines)) + "\n", 0 if running else 1)
+    lines.extend(_status_text(daemon, now))
+    return Result(data, _lines(lines), 0 if running else 1)
 
 
 def _pid_alive(pid):
@@ -613,18 +621,23 @@ def _pid_alive(pid):
     return True
 
 
+_STATUS_FIRST = ("role", "connection", "mode", "counts", "last_event_at", "pid", "version",
+                 "started_at", "updated_at")
+
+
 def _status_text(daemon, now):
-    """The report as one xe record (times with their age), then the recent
+    """Lines: the report as one xe record (times with their age), then the recent
     blocked attempts, one per line."""
     row = collections.OrderedDict()
-    for key in sorted(daemon):
+    first = [key for key in _STATUS_FIRST if key in daemon]
+    for key in first + sorted(set(daemon) - set(first)):
         value = daemon[key]
         if key == "blocked_attempts":
             continue
         if key.endswith("_at") and isinstance(value, str):
             value = _with_age(value, now)
         row[key.replace("_", "-")] = value
-    lines = [xe_records([row]).rstrip("\n")] if row else []
+    lines = xe_records([row]).rstrip("\n").split("\n") if row else []
     seen = daemon.get("blocked_attempts") or []
     lines.append(f"recent blocked attempts: {len(seen) or 'none'}")
     for attempt in seen:
@@ -632,7 +645,7 @@ def _status_text(daemon, now):
             lines.append("  " + " ".join(f"{k}={attempt[k]}" for k in sorted(attempt)))
         else:
             lines.append(f"  {attempt}")
-    return "\n".join(lines)
+    return lines
 
 
 def _with_age(text, now):

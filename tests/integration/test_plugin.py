@@ -1,0 +1,188 @@
+"""The csguard host plugin, called through the simulator's host.call_plugin exactly
+as XAPI calls it: the installed file xapi-hooks/csguard run with argv[1] = an
+XML-RPC methodCall, its methodResponse read from stdout, xe-style arguments."""
+import json
+import os
+import sys
+import tempfile
+import xmlrpc.client
+
+import pytest
+import XenAPI
+from csguard import records
+from xapisim import Simulator
+
+from integration.test_cli import run
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HOOK = os.path.join(REPO, "xapi-hooks", "csguard")
+BAD = "0f0e0d0c-0b0a-4909-8807-060504030201"
+
+
+@pytest.fixture
+def sim(monkeypatch):
+    """A simulator whose plugins directory holds the csguard plugin, with the
+    environment the plugin inherits: csguard's library, this Python's directory first
+    on PATH (the plugin runs under `/usr/bin/env python3`), the simulator's socket."""
+    workdir = tempfile.mkdtemp(prefix="xs-", dir="/tmp")
+    plugins = os.path.join(workdir, "plugins")
+    os.mkdir(plugins)
+    os.symlink(HOOK, os.path.join(plugins, "csguard"))
+    python_dir = os.path.dirname(sys.executable)
+    assert os.path.exists(os.path.join(python_dir, "python3"))
+    config = os.path.join(workdir, "csguard.yaml")
+    with open(config, "w") as f:
+        f.write(f"state_dir: {os.path.join(workdir, 'state')}\n")
+    monkeypatch.setenv("PATH", python_dir + os.pathsep + os.environ["PATH"])
+    monkeypatch.setenv("CSGUARD_LIB", os.path.join(REPO, "dom0-plugin"))
+    monkeypatch.setenv("CSGUARD_CONFIG", config)
+    with Simulator(hosts=1, workdir=workdir, plugins_dir=plugins) as simulator:
+        monkeypatch.setenv("CSGUARD_XAPI_URL", simulator.unix_url(0))
+        simulator.state_dir = os.path.join(workdir, "state")
+        simulator.vms = {
+            "web": simulator.create_vm("web-01")[1],
+            "db": simulator.create_vm("db-02", power_state="Halted",
+                                      blocked_operations={"destroy": "true"})[1],
+            "user": simulator.create_vm("i-2-10-VM")[1],
+        }
+        yield simulator
+
+
+@pytest.fixture
+def api(sim):
+    session = XenAPI.Session(sim.tcp_url)
+    session.login_with_password("root", "xenroot", "2.0", "test_plugin")
+    yield session.xenapi
+    session.xenapi.session.logout()
+
+
+def call(api, sim, fn, **args):
+    """xe host-call-plugin host-uuid=<host 0> plugin=csguard fn=<fn> args:<k>=<v>..."""
+    return api.host.call_plugin(sim.host_refs[0], "csguard", fn, args)
+
+
+def failure(api, sim, fn, **args):
+    with pytest.raises(XenAPI.Failure) as raised:
+        call(api, sim, fn, **args)
+    return raised.value.details
+
+
+def protect(sim, uuid):
+    blocked = dict(sim.vm_record(uuid)["blocked_operations"])
+    for op in ("clean_shutdown", "hard_shutdown", "shutdown", "destroy"):
+        blocked.setdefault(op, records.blocked_reason(uuid))
+    sim.modify_vm(uuid, "blocked_operations", blocked)
+
+
+def test_vm_list_returns_json_filtered_like_the_cli(api, sim):
+    rows = json.loads(call(api, sim, "vm-list", **{"class": "alien", "params": "all"}))
+    assert sorted(row["name-label"] for row in rows) == ["db-02", "web-01"]
+    db = next(row for row in rows if row["uuid"] == sim.vms["db"])
+    assert db["blocked-operations"] == {"destroy": "true"} and db["protected"] is False
+
+
+def test_vm_classify_names_the_rule(api, sim):
+    verdict = json.loads(call(api, sim, "vm-classify", uuid=sim.vms["user"]))
+    assert verdict["class"] == "cloudstack" and verdict["rule"] == "cloudstack-user-vm"
+
+
+def test_vm_unblock_acts_as_the_calling_user_and_leaves_an_audit_message(api, sim):
+    uuid = sim.vms["db"]
+    protect(sim, uuid)
+    result = json.loads(call(api, sim, "vm-unblock", uuid=uuid, reason="migration",
+                             duration="30m"))
+    assert result["removed"] == ["clean_shutdown", "hard_shutdown", "shutdown"]
+    assert result["kept"] == ["destroy"]
+    record = sim.vm_record(uuid)
+    assert record["blocked_operations"] == {"destroy": "true"}
+    exemption = records.parse_exemption(record["other_config"][records.KEY_EXEMPTION])
+    assert exemption.by == "root via host plugin"
+    assert exemption.reason == "migration" and exemption.until - exemption.at == 1800
+    audit = [m for m in api.message.get_all_records().values()
+             if m["name"] == "CSGUARD_VM_UNBLOCKED"]
+    assert [m["obj_uuid"] for m in audit] == [uuid]
+
+
+def test_vm_block_protects_again(api, sim):
+    uuid = sim.vms["web"]
+    call(api, sim, "vm-unblock", uuid=uuid)
+    result = json.loads(call(api, sim, "vm-block", uuid=uuid))
+    assert result["exemption-removed"] is True
+    assert result["blocked"] == ["clean_shutdown", "destroy", "hard_shutdown", "shutdown"]
+    record = sim.vm_record(uuid)
+    assert records.KEY_EXEMPTION not in record["other_config"]
+    assert record["blocked_operations"]["destroy"] == records.blocked_reason(uuid)
+
+
+def test_status_without_a_daemon_says_not_running(api, sim):
+    status = json.loads(call(api, sim, "status"))
+    assert status["running"] is False
+    assert "not running" in status["error"]
+
+
+def test_status_reports_the_daemon_file(api, sim):
+    os.makedirs(sim.state_dir)
+    with open(os.path.join(sim.state_dir, "status.json"), "w") as f:
+        json.dump({"pid": os.getpid(), "role": "leader", "connection": "connected",
+                   "mode": "enforce"}, f)
+    status = json.loads(call(api, sim, "status"))
+    assert status["running"] is True and status["role"] == "leader"
+
+
+@pytest.mark.parametrize("fn, args, code, text", [
+    ("vm-classify", {"uuid": BAD}, "CSGUARD_UNKNOWN_VM", "no VM has uuid"),
+    ("vm-unblock", {"uuid": "$(reboot)"}, "CSGUARD_BAD_ARGUMENT", "is not a uuid"),
+    ("vm-unblock", {}, "CSGUARD_BAD_ARGUMENT", "missing argument"),
+    ("vm-list", {"colour": "red"}, "CSGUARD_BAD_ARGUMENT", "unknown argument 'colour'"),
+    ("vm-unblock", {"vm": "web-01", "duration": "forever"}, "CSGUARD_BAD_ARGUMENT",
+     "is not a duration"),
+    ("vm-block", {"vm": "i-2-10-VM"}, "CSGUARD_NOT_ALIEN", "not alien"),
+])
+def test_refusals_are_failures_with_a_code_and_a_message(api, sim, fn, args, code, text):
+    before = {uuid: sim.vm_record(uuid) for uuid in sim.vms.values()}
+    details = failure(api, sim, fn, **args)
+    assert details[0] == code and text in details[1]
+    assert {uuid: sim.vm_record(uuid) for uuid in sim.vms.values()} == before
+
+
+def test_an_ambiguous_name_fails_with_every_match(api, sim):
+    twins = sorted([sim.create_vm("twin")[1], sim.create_vm("twin")[1]])
+    details = failure(api, sim, "vm-unblock", vm="twin")
+    assert details[0] == "CSGUARD_AMBIGUOUS_VM"
+    assert details[2:] == twins
+
+
+def test_forced_protection_fails_and_changes_nothing(api, sim):
+    uuid = sim.vms["web"]
+    sim.modify_vm(uuid, "tags", ["csguard-protect"])
+    protect(sim, uuid)
+    before = sim.vm_record(uuid)
+    details = failure(api, sim, "vm-unblock", uuid=uuid)
+    assert details[0] == "CSGUARD_FORCED_PROTECTION"
+    assert details[2:] == [uuid, "override-tag"]
+    assert sim.vm_record(uuid) == before
+
+
+def test_unknown_and_cli_only_functions_are_unknown_plugin_functions(api, sim):
+    assert failure(api, sim, "reboot-everything") == [
+        "UNKNOWN_XENAPI_PLUGIN_FUNCTION", "reboot-everything"]
+    assert failure(api, sim, "scan") == ["UNKNOWN_XENAPI_PLUGIN_FUNCTION", "scan"]
+
+
+def _run_hook(*argv):
+    env = dict(os.environ, CSGUARD_LIB=os.path.join(REPO, "dom0-plugin"))
+    return run([sys.executable, HOOK, *argv], env)
+
+
+def test_the_hook_answers_garbage_with_a_failure_response():
+    result = _run_hook("<not xml")
+    assert result.returncode == 0
+    (reply,), _ = xmlrpc.client.loads(result.stdout)
+    assert reply["Status"] == "Failure"
+    assert reply["ErrorDescription"][0] == "CSGUARD_BAD_REQUEST"
+
+
+def test_the_hook_run_by_hand_explains_itself():
+    result = _run_hook()
+    assert result.returncode == 2 and result.stdout == ""
+    assert "xe host-call-plugin" in result.stderr
