@@ -87,6 +87,7 @@ def convert_to_id(name, instance, version):
 
 
 def is_alien_since_4_3(name):
-    """``isAlienVm`` of 4.3+ cleanupHaltedVms: only ``[ivs]-<digits>-...`` are kept
-    (routers ``r-``, ``l-``, ``b-`` and ``NS-`` VMs count as aliens there)."""
+    """``isAlienVm`` of 4.3+ cleanupHaltedVms, which destroys only non-aliens:
+    ``[ivs]-<digits>-...`` are CloudStack's, everything else is spared, including
+    CloudStack's own ``r-``, ``l-``, ``b-`` and ``NS-`` VMs."""
     return not _NOT_ALIEN_SINCE_4_3.match(name)

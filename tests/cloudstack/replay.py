@@ -524,7 +524,7 @@ class CloudStack:
     def ready(self, host_ref):
         """The ReadyCommand's cleanupHaltedVms at host connect: VM.destroy on every
         halted non-template VM whose affinity is this host (from 4.3 only those
-        failing ``isAlienVm``). One failed destroy fails the ReadyAnswer: False."""
+        ``isAlienVm`` takes for CloudStack's). One failed destroy fails the ReadyAnswer: False."""
         own_uuid = self._host_uuids[host_ref]
         try:
             host = self._xapi("host.get_by_uuid", own_uuid)
@@ -538,7 +538,7 @@ class CloudStack:
                 continue
             if record["power_state"] != HALTED or record["affinity"] != host:
                 continue
-            if self.version >= (4, 3) and not names.is_alien_since_4_3(
+            if self.version >= (4, 3) and names.is_alien_since_4_3(
                     self._xapi("VM.get_name_label", vm)):
                 continue
             try:
