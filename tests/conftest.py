@@ -1,7 +1,15 @@
 """Shared fixtures: a running XAPI simulator and real XenAPI sessions on it."""
+import contextlib
+import xmlrpc.client
+
 import pytest
+import XenAPI
 from xapisim import Simulator
 from xapisim.testing import unix_session
+
+# What logging out may raise when a test already logged out, killed the
+# sessions or restarted the simulator.
+_LOGOUT_ERRORS = (OSError, XenAPI.Failure, xmlrpc.client.Fault, xmlrpc.client.ProtocolError)
 
 
 @pytest.fixture
@@ -19,19 +27,11 @@ def pool3():
 
 
 @pytest.fixture
-def xapi_session(sim):
-    """A real XenAPI.Session on host 0's unix socket, originator "tests"."""
-    session = unix_session(sim.socket_path(0), originator="tests")
-    yield session
-    try:
-        session.xenapi.session.logout()
-    except Exception:  # the test may have logged out or restarted the server
-        pass
-
-
-@pytest.fixture
 def session_for():
-    """Factory: ``session_for(socket_path)`` -> logged-in XenAPI.Session, logged out after."""
+    """Factory: ``session_for(socket_path)`` -> logged-in XenAPI.Session, logged out after.
+
+    Works for any socket path (XenAPI's own UDSTransport would turn "_" into "/").
+    """
     sessions = []
 
     def make(path, originator="tests"):
@@ -41,8 +41,11 @@ def session_for():
 
     yield make
     for session in sessions:
-        try:
+        with contextlib.suppress(*_LOGOUT_ERRORS):
             session.xenapi.session.logout()
-        except Exception:  # already logged out or server gone
-            pass
 
+
+@pytest.fixture
+def xapi_session(sim, session_for):
+    """A real XenAPI.Session on host 0's unix socket, originator "tests"."""
+    return session_for(sim.socket_path(0))

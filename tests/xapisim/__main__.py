@@ -62,8 +62,10 @@ def main(argv=None):
     signal.signal(signal.SIGINT, lambda *_: stopping.set())
     sim.start()
     info = sim.info()
-    print("xapisim ready: sockets=%s tcp=%s control=POST /simctl workdir=%s"
-          % (",".join(info["sockets"]), ",".join(info["tcp"]) or "-", sim.workdir), flush=True)
+    sockets = ",".join(info["sockets"])
+    tcp = ",".join(info["tcp"]) or "-"
+    print(f"xapisim ready: sockets={sockets} tcp={tcp} control=POST /simctl"
+          f" workdir={sim.workdir}", flush=True)
     while not stopping.wait(0.5):
         pass
     sim.stop()

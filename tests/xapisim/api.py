@@ -86,7 +86,7 @@ class Api:
                 result = self._run(call, method, args)
             except ApiError as error:
                 self.pool.finish_task(task, error=error)
-            except Exception as error:  # a simulator bug must still end the task
+            except Exception as error:  # noqa: BLE001 - a simulator bug must still end the task
                 self.pool.finish_task(task, error=ApiError("INTERNAL_ERROR", repr(error)))
             else:
                 self.pool.finish_task(task, result=result)
@@ -108,16 +108,16 @@ class Api:
             if "name_label" in schema.FIELDS[cls]:
                 self.add(cls + ".get_by_name_label", self._get_by_name_label(cls), 1)
             for field, kind, rw, _default in fields:
-                self.add("%s.get_%s" % (cls, field), self._getter(cls, field), 1)
+                self.add(f"{cls}.get_{field}", self._getter(cls, field), 1)
                 if not rw:
                     continue
-                self.add("%s.set_%s" % (cls, field), self._setter(cls, field), 2)
+                self.add(f"{cls}.set_{field}", self._setter(cls, field), 2)
                 if kind == "m":
-                    self.add("%s.add_to_%s" % (cls, field), self._map_add(cls, field), 3)
-                    self.add("%s.remove_from_%s" % (cls, field), self._map_remove(cls, field), 2)
+                    self.add(f"{cls}.add_to_{field}", self._map_add(cls, field), 3)
+                    self.add(f"{cls}.remove_from_{field}", self._map_remove(cls, field), 2)
                 elif kind == "l":
-                    self.add("%s.add_%s" % (cls, field), self._set_add(cls, field), 2)
-                    self.add("%s.remove_%s" % (cls, field), self._set_remove(cls, field), 2)
+                    self.add(f"{cls}.add_{field}", self._set_add(cls, field), 2)
+                    self.add(f"{cls}.remove_{field}", self._set_remove(cls, field), 2)
 
     def _get_all(self, cls):
         return lambda call: list(self.db.tables[cls])
@@ -203,7 +203,7 @@ class Api:
         if not isinstance(key, str):
             raise ApiError("FIELD_TYPE_ERROR", "key")
         if enum is not None and key not in enum[1]:
-            raise ApiError("INTERNAL_ERROR", "Unknown value for enum %s: %s" % (enum[0], key))
+            raise ApiError("INTERNAL_ERROR", f"Unknown value for enum {enum[0]}: {key}")
         return key
 
     def write(self, cls, ref, changes):
@@ -369,7 +369,7 @@ class Api:
             record = self.db.get(cls, ref)
             if record["currently_attached"]:
                 raise ApiError("OPERATION_NOT_ALLOWED",
-                               "%s is currently attached" % cls)
+                               f"{cls} is currently attached")
             self.db.delete(cls, ref)
             return ""
         return destroy

@@ -18,20 +18,20 @@ def main():
     args = parser.parse_args()
     with Simulator() as sim:
         started = time.time()
-        sim.seed_vms([{"name_label": "vm-%d" % i, "tags": ["bench"],
+        sim.seed_vms([{"name_label": f"vm-{i}", "tags": ["bench"],
                        "other_config": {"cloudstack-vm-id": str(i)}} for i in range(args.vms)])
-        print("seed %d VMs: %.3f s" % (args.vms, time.time() - started))
+        print(f"seed {args.vms} VMs: {time.time() - started:.3f} s")
         session = unix_session(sim.socket_path(0), originator="bench")
         try:
             for _ in range(args.rounds):
                 started = time.time()
                 records = session.xenapi.VM.get_all_records()
-                print("VM.get_all_records (%d records): %.3f s" % (len(records), time.time() - started))
+                print(f"VM.get_all_records ({len(records)} records): {time.time() - started:.3f} s")
             for _ in range(args.rounds):
                 started = time.time()
                 result = session.xenapi.event_from(["vm"], "", 30.0)
-                print("event.from('') (%d events): %.3f s"
-                      % (len(result["events"]), time.time() - started))
+                print(f"event.from('') ({len(result['events'])} events):"
+                      f" {time.time() - started:.3f} s")
         finally:
             session.xenapi.session.logout()
     return 0

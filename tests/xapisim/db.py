@@ -28,6 +28,13 @@ def new_uuid():
     return str(uuidlib.uuid4())
 
 
+def copy_record(record):
+    """A copy of a record whose maps and sets can be changed independently."""
+    return {key: (dict(value) if isinstance(value, dict)
+                  else list(value) if isinstance(value, list) else value)
+            for key, value in record.items()}
+
+
 class Row:
     __slots__ = ("created", "fragment", "modified", "record")
 

@@ -32,7 +32,7 @@ def parse_token(token):
 
 
 def format_token(generation, message_generation):
-    return "%020d,%020d" % (generation, message_generation)
+    return f"{generation:020d},{message_generation:020d}"
 
 
 def timeout_seconds(timeout):

@@ -9,7 +9,7 @@ from the database (``Pool.domains``) so a test can kill one behind XAPI's back.
 import random
 
 from . import schema
-from .db import new_uuid
+from .db import copy_record, new_uuid
 from .wire import NULL_REF, ApiError, datetime_value
 
 ALL_STATES = ("Halted", "Paused", "Suspended", "Running")
@@ -147,8 +147,7 @@ class Lifecycle:
 
     def _copy(self, vm, new_name, op, snapshot=False):
         source = self.db.get("VM", vm)
-        record = {k: (dict(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v)
-                  for k, v in source.items()}
+        record = copy_record(source)
         other_config = record["other_config"]
         if not snapshot:
             other_config["mac_seed"] = new_uuid()
@@ -182,8 +181,7 @@ class Lifecycle:
         vbd_rec = dict(self.db.get("VBD", vbd))
         vdi = vbd_rec["VDI"]
         if self.db.exists("VDI", vdi):
-            vdi_rec = {k: (dict(v) if isinstance(v, dict) else list(v) if isinstance(v, list) else v)
-                       for k, v in self.db.get("VDI", vdi).items()}
+            vdi_rec = copy_record(self.db.get("VDI", vdi))
             vdi_rec.update(uuid=new_uuid(), VBDs=[], snapshots=[], is_a_snapshot=snapshot,
                            snapshot_of=vdi if snapshot else NULL_REF,
                            snapshot_time=datetime_value() if snapshot else vdi_rec["snapshot_time"])
@@ -250,7 +248,7 @@ class Lifecycle:
     def _message(self, vm, name, body):
         record = self.db.get("VM", vm)
         self.pool.create_message(name, "5", "VM", record["uuid"],
-                                 "VM '%s' (uuid: %s) %s" % (record["name_label"], record["uuid"], body))
+                                 f"VM '{record['name_label']}' (uuid: {record['uuid']}) {body}")
 
     def start(self, vm, start_paused, force, host=None):
         assert_operation_valid(self.db, vm, "start" if host is None else "start_on")
@@ -324,6 +322,8 @@ class Lifecycle:
 
 
 def random_mac():
-    return "%02x:%02x:%02x:%02x:%02x:%02x" % tuple(
-        [random.randint(0, 255) & 0xFE | 0x02] + [random.randint(0, 255) for _ in range(5)])
+    """A locally administered unicast MAC, like the ones XAPI makes up for VIFs."""
+    octets = [random.randint(0, 255) for _ in range(6)]
+    octets[0] = octets[0] & 0xFE | 0x02
+    return ":".join(f"{octet:02x}" for octet in octets)
 

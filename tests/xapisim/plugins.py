@@ -33,7 +33,7 @@ def call_plugin(plugins_dir, session_ref, plugin, fn, args):
     output, log = child.communicate()
     if child.returncode < 0:
         raise ApiError("XENAPI_PLUGIN_FAILURE",
-                       "signal: %s" % signal.Signals(-child.returncode).name, output, log)
+                       f"signal: {signal.Signals(-child.returncode).name}", output, log)
     if child.returncode > 0:
         raise ApiError("XENAPI_PLUGIN_FAILURE", "non-zero exit", output, log)
     return _result(output)
@@ -44,7 +44,7 @@ def _result(output):
         params, _ = xmlrpc.client.loads(output)
     except xmlrpc.client.Fault as fault:
         raise ApiError("XENAPI_PLUGIN_FAILURE", "fault", str(fault.faultCode), fault.faultString)
-    except Exception as error:  # expat and xmlrpc raise several unrelated types
+    except Exception as error:  # noqa: BLE001 - expat and xmlrpc raise several unrelated types
         raise ApiError("XENAPI_PLUGIN_FAILURE", "failed to parse plugin output", output,
                        str(error))
     reply = params[0] if len(params) == 1 else None

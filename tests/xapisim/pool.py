@@ -11,7 +11,7 @@ from . import schema
 from .db import Database, new_uuid
 from .lifecycle import Lifecycle, random_mac, refresh_allowed_operations
 from .sessions import Sessions
-from .wire import NULL_REF, ApiError, datetime_value
+from .wire import NULL_REF, ApiError, datetime_value, encode
 
 MESSAGE_CLASSES = {"VM": "VM", "Host": "host", "SR": "SR", "Pool": "pool", "VDI": "VDI",
                    "VMPP": None, "VMSS": None, "PVS_proxy": None, "Certificate": None}
@@ -39,10 +39,10 @@ class Pool:
         with db.lock:
             for i in range(hosts):
                 host = schema.default_record("host")
-                name = "xs-%d" % i
+                name = f"xs-{i}"
                 host.update(
                     uuid=new_uuid(), name_label=name, hostname=name,
-                    address="127.0.0.%d" % (i + 1),
+                    address=f"127.0.0.{i + 1}",
                     software_version={"product_version": "8.2.1", "product_brand": "XenServer",
                                       "platform_name": "XCP", "xapi": "1.249",
                                       "xen": "4.13.5", "hostname": name},
@@ -102,8 +102,8 @@ class Pool:
                   blocked_operations=None, vbds=1, vifs=1, notify=True):
         """Insert a VM (and its disks and network devices) as if it had always been there."""
         if power_state not in ("Running", "Halted", "Paused", "Suspended"):
-            raise ValueError("power_state must be Running, Halted, Paused or Suspended, not %r"
-                             % (power_state,))
+            raise ValueError("power_state must be Running, Halted, Paused or Suspended,"
+                             f" not {power_state!r}")
         db = self.db
         with db.lock:
             host_ref = self.host_refs[host]
@@ -135,7 +135,7 @@ class Pool:
 
     def _attach_disk(self, vm_ref, vm_name, position, attached):
         vdi = schema.default_record("VDI")
-        vdi.update(uuid=new_uuid(), name_label="%s disk %d" % (vm_name, position),
+        vdi.update(uuid=new_uuid(), name_label=f"{vm_name} disk {position}",
                    SR=self.sr_ref)
         vdi["location"] = vdi["uuid"]
         vdi_ref = self.db.create("VDI", vdi, notify=False)
@@ -167,7 +167,7 @@ class Pool:
 
     def create_message(self, name, priority, cls, obj_uuid, body):
         if cls not in MESSAGE_CLASSES:
-            raise ApiError("INTERNAL_ERROR", "Unknown value for enum cls: %s" % cls)
+            raise ApiError("INTERNAL_ERROR", f"Unknown value for enum cls: {cls}")
         table = MESSAGE_CLASSES[cls]
         if table is None or obj_uuid not in self.db.uuid_index[table]:
             raise ApiError("UUID_INVALID", cls, obj_uuid)
@@ -199,5 +199,4 @@ def _task_result(value):
     """XAPI stores an Async result as its XML-RPC ``<value>`` text ("" for void)."""
     if value is None:
         return ""
-    from .wire import encode
     return encode(value)

@@ -57,7 +57,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return wire.success(value)
         except ApiError as error:
             return wire.failure(error.description)
-        except Exception as error:  # a simulator bug: report it like XAPI would
+        except Exception as error:  # noqa: BLE001 - a simulator bug: report it like XAPI would
             traceback.print_exc(file=sys.stderr)
             return wire.failure(["INTERNAL_ERROR", repr(error)])
 
@@ -117,7 +117,7 @@ class Endpoint:
         server.tracking_lock = threading.Lock()
         server.open_connections = set()
         self.thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                                       name="xapisim-%s-%d" % (transport, host_index),
+                                       name=f"xapisim-{transport}-{host_index}",
                                        daemon=True)
         self.thread.start()
 

@@ -41,7 +41,7 @@ class Simulator:
     def __init__(self, hosts=1, workdir=None, plugins_dir=None, tcp=True, password="xenroot",
                  unix_socket=None, port=0, auth_failure_delay=0.0):
         if hosts < 1:
-            raise ValueError("a pool needs at least one host (hosts=%r)" % (hosts,))
+            raise ValueError(f"a pool needs at least one host (hosts={hosts!r})")
         self._own_workdir = workdir is None
         self.workdir = workdir or short_workdir()
         self.plugins_dir = plugins_dir or os.path.join(self.workdir, "plugins")
@@ -107,7 +107,7 @@ class Simulator:
         return os.path.join(self.workdir, "state.db")
 
     def socket_path(self, i=0):
-        return self._base_socket if i == 0 else "%s.%d" % (self._base_socket, i)
+        return self._base_socket if i == 0 else f"{self._base_socket}.{i}"
 
     def unix_url(self, i=0):
         return "unix://" + self.socket_path(i)
@@ -119,7 +119,7 @@ class Simulator:
         return self._tcp_ports.get(i)
 
     def host_tcp_url(self, i):
-        return "http://%s:%d/" % (self.host_address(i), self._tcp_ports[i])
+        return f"http://{self.host_address(i)}:{self._tcp_ports[i]}/"
 
     @property
     def tcp_url(self):
@@ -160,7 +160,7 @@ class Simulator:
     def _vm(self, ref_or_uuid):
         ref = self.pool.resolve_vm(ref_or_uuid)
         if ref is None:
-            raise KeyError("no VM with ref or uuid %r" % (ref_or_uuid,))
+            raise KeyError(f"no VM with ref or uuid {ref_or_uuid!r}")
         return ref
 
     # --- controls ------------------------------------------------------------
@@ -218,8 +218,8 @@ class Simulator:
             params, method = xmlrpc.client.loads(body)
             name = (method or "").split(".", 1)[-1]
             if not (method or "").startswith("sim.") or name not in CONTROLS:
-                raise ValueError("unknown control %r; known: sim.%s"
-                                 % (method, ", sim.".join(CONTROLS)))
+                known = ", sim.".join(CONTROLS)
+                raise ValueError(f"unknown control {method!r}; known: sim.{known}")
             if name == "restart":
                 threading.Thread(target=self.restart, args=params, daemon=True).start()
                 return wire.plain_response("")
@@ -228,5 +228,5 @@ class Simulator:
             else:
                 result = getattr(self, name)(*params)
             return wire.plain_response(result if result is not None else "")
-        except Exception as error:  # reported to the control client as a fault
-            return wire.fault_response(1, "%s: %s" % (type(error).__name__, error))
+        except Exception as error:  # noqa: BLE001 - reported to the control client as a fault
+            return wire.fault_response(1, f"{type(error).__name__}: {error}")

@@ -79,7 +79,7 @@ def _encode(value, out):
     elif kind is bool:
         out("<value><boolean>" + ("1" if value else "0") + "</boolean></value>")
     elif kind is int:
-        out("<value><int>%d</int></value>" % value)
+        out(f"<value><int>{value:d}</int></value>")
     elif kind is float:
         out("<value><double>" + repr(value) + "</double></value>")
     elif kind is xmlrpc.client.DateTime:
@@ -89,7 +89,7 @@ def _encode(value, out):
     elif isinstance(value, str):
         _encode(str(value), out)
     else:
-        raise TypeError("cannot encode %r for XML-RPC" % (value,))
+        raise TypeError(f"cannot encode {value!r} for XML-RPC")
 
 
 _HEAD = '<?xml version="1.0"?>\n<methodResponse><params><param>'
@@ -98,8 +98,8 @@ _TAIL = "</param></params></methodResponse>\n"
 
 def success(value):
     """A complete methodResponse carrying ``{Status: Success, Value: value}``."""
-    parts = [_HEAD, "<value><struct><member><name>Status</name><value>Success</value></member>"
-             "<member><name>Value</name>"]
+    parts = [_HEAD, ("<value><struct><member><name>Status</name><value>Success</value></member>"
+             "<member><name>Value</name>")]
     _encode(value, parts.append)
     parts.append("</member></struct></value>" + _TAIL)
     return "".join(parts)
@@ -125,8 +125,8 @@ def parse_call(body):
     """(method name, params tuple) of a methodCall; ValueError if it is not one."""
     try:
         params, method = xmlrpc.client.loads(body)
-    except Exception as exc:  # expat and xmlrpc raise several unrelated types
-        raise ValueError("not an XML-RPC methodCall: %s" % exc)
+    except Exception as exc:  # noqa: BLE001 - expat and xmlrpc raise several unrelated types
+        raise ValueError(f"not an XML-RPC methodCall: {exc}")
     if method is None:
         raise ValueError("not an XML-RPC methodCall: no methodName")
     return method, params
