@@ -489,6 +489,8 @@ def _entries(schema):
 
 
 _VALIDATORS = dict(_entries(_SCHEMA))
+# Every option of the file as a dotted path, e.g. "xapi.url".
+OPTIONS = tuple(_all_keys(_SCHEMA))
 
 
 def _check_together(values):

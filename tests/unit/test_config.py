@@ -71,6 +71,10 @@ def _paths(mapping, prefix=""):
             yield prefix + key
 
 
+def test_options_are_the_documented_ones():
+    assert sorted(config.OPTIONS) == sorted(OPTIONS)
+
+
 def test_the_shipped_file_lists_every_option_with_a_comment():
     with open(SHIPPED) as handle:
         text = handle.read()
