@@ -51,8 +51,7 @@ def classify(vm, config, now):
     name = _text(vm.get("name_label"))
     for flag, rule, what in (
             ("is_control_domain", "control-domain", "control domain"),
-            ("is_a_template", "template",
-             "template (CloudStack also creates its VMs as templates first)"),
+            ("is_a_template", "template", "template"),  # also a new CloudStack VM, briefly
             ("is_a_snapshot", "snapshot", "snapshot")):
         if vm.get(flag) is True:
             return Verdict(IGNORED, rule, f"{what} {records.show(name)}: never touched")
