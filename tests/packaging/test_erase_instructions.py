@@ -1,0 +1,90 @@
+"""The xe commands an erase prints to remove csguard's blocks, run as an operator
+would paste them, against the simulator: they remove csguard's entries and its
+verdict record, and nothing written by anyone else."""
+import os
+import shutil
+import subprocess
+import sys
+
+from csguard import records
+from xapisim import Simulator
+
+from .conftest import query
+
+XE = '''#!{python}
+"""The xe commands the erase instructions use, over the simulator's XAPI, printing
+what xe prints (maps as "key: value; key: value")."""
+import sys
+
+import XenAPI
+
+command = sys.argv[1]
+params = dict(arg.split("=", 1) for arg in sys.argv[2:] if "=" in arg)
+session = XenAPI.Session({url!r})
+session.login_with_password("root", "xenroot", "2.0", "xe")
+api = session.xenapi
+try:
+    if command == "vm-list" and sys.argv[2:] == ["--minimal"]:
+        records = api.VM.get_all_records().values()
+        print(",".join(r["uuid"] for r in records if not r["is_a_template"]))
+    elif command in ("vm-param-get", "vm-param-remove"):
+        vm = api.VM.get_by_uuid(params["uuid"])
+        field = params["param-name"].replace("-", "_")
+        value = getattr(api.VM, "get_" + field)(vm)
+        key = params.get("param-key")
+        if command == "vm-param-remove":
+            getattr(api.VM, "remove_from_" + field)(vm, key)
+        elif key is None:
+            print("; ".join("%s: %s" % item for item in value.items()))
+        elif key in value:
+            print(value[key])
+        else:
+            sys.exit("Error: Key %s not found in map" % key)
+    else:
+        sys.exit("xe stand-in: unsupported command " + " ".join(sys.argv[1:]))
+finally:
+    api.session.logout()
+'''
+
+
+def erase_loop(rpm_path):
+    """The shell loop the erase prints: from `for vm in` to its closing `done`."""
+    lines = query(rpm_path, "--qf", "%{POSTUN}").splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("for vm in"))
+    end = next(i for i, line in enumerate(lines) if i > start and line == "done")
+    return "\n".join(lines[start:end + 1])
+
+
+def test_printed_xe_loop_removes_only_csguards_entries(rpm_path, tmp_path):
+    shell = shutil.which("bash") or "/bin/sh"
+    with Simulator(hosts=1) as sim:
+        _, web = sim.create_vm("web-01", other_config={"keep": "me"})
+        blocked = {op: records.blocked_reason(web)
+                   for op in ("clean_shutdown", "hard_shutdown", "shutdown", "destroy")}
+        blocked["pause"] = "true"
+        sim.modify_vm(web, "blocked_operations", blocked)
+        sim.modify_vm(web, "other_config", {
+            "keep": "me", records.KEY_VERDICT: records.format_verdict(
+                "alien", 1764000000.0, "no CloudStack name")})
+        _, xo = sim.create_vm("xo-protected", blocked_operations={"destroy": "true"})
+        _, admin = sim.create_vm("admin-protected", blocked_operations={
+            "clean_shutdown": "ask Bob first; csguard: has nothing to do with it"})
+        before = {uuid: sim.vm_record(uuid)["blocked_operations"] for uuid in (xo, admin)}
+
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        (bin_dir / "xe").write_text(XE.format(python=sys.executable, url=sim.tcp_url))
+        (bin_dir / "xe").chmod(0o755)
+        env = dict(os.environ, PATH=str(bin_dir) + os.pathsep + os.environ["PATH"])
+        process = subprocess.Popen([shell, "-c", erase_loop(rpm_path)], env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   universal_newlines=True)
+        out, err = process.communicate(timeout=240)
+        assert process.returncode == 0, out + err
+
+        assert sim.vm_record(web)["blocked_operations"] == {"pause": "true"}
+        assert sim.vm_record(web)["other_config"] == {"keep": "me"}
+        for uuid, blocks in before.items():
+            assert sim.vm_record(uuid)["blocked_operations"] == blocks
+
+

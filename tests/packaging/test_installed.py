@@ -1,0 +1,97 @@
+"""The unpacked RPM, run as a host runs it: /usr/bin/csguard (daemon and CLI) and
+/etc/xapi.d/plugins/csguard under Python 3.6, isolated from site-packages, against
+the simulator. Only the payload's own files are used, never the repository's."""
+import json
+import os
+import tempfile
+
+import pytest
+import XenAPI
+from csguard import records
+from integration.daemon_runner import DaemonRunner, missing_blocks, wait_for
+from xapisim import Simulator
+
+from .conftest import run
+
+ALIENS = ("web-01", "db-02")
+
+
+class InstalledDaemon(DaemonRunner):
+    """The daemon as the unit starts it (`/usr/bin/csguard daemon`), from the
+    unpacked root; -S so only the payload can supply its dependencies."""
+
+    def __init__(self, launcher, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.launcher = launcher
+
+    @property
+    def command(self):
+        return [self.python, "-I", "-S", self.launcher] + super().command[3:]
+
+
+@pytest.fixture
+def host(payload_root, python36, monkeypatch, tmp_path):
+    """A one-host simulator whose plugins directory is the payload's, the payload's
+    config, and for the plugin's `#!/usr/bin/env python3` a python3 that is Python 3.6
+    run with -I -S, as bare as dom0's."""
+    bin_dir = tempfile.mkdtemp(prefix="cg-bin-", dir=str(tmp_path))
+    with open(os.path.join(bin_dir, "python3"), "w") as f:
+        f.write(f'#!/bin/sh\nexec "{python36}" -I -S "$@"\n')
+    os.chmod(os.path.join(bin_dir, "python3"), 0o755)
+    monkeypatch.setenv("PATH", bin_dir + os.pathsep + os.environ["PATH"])
+    monkeypatch.setenv("CSGUARD_LIB", os.path.join(payload_root, "usr/lib/csguard"))
+    config = os.path.join(payload_root, "etc/csguard/csguard.yaml")
+    monkeypatch.setenv("CSGUARD_CONFIG", config)
+    plugins = os.path.join(payload_root, "etc/xapi.d/plugins")
+    with Simulator(hosts=1, plugins_dir=plugins) as sim:
+        monkeypatch.setenv("CSGUARD_XAPI_URL", sim.unix_url(0))
+        sim.vms = {
+            "web-01": sim.create_vm("web-01")[1],
+            "db-02": sim.create_vm("db-02", power_state="Halted",
+                                   blocked_operations={"destroy": "true"})[1],
+            "i-2-10-VM": sim.create_vm("i-2-10-VM")[1],
+        }
+        sim.config = config
+        sim.csguard = [python36, "-I", "-S", os.path.join(payload_root, "usr/bin/csguard"),
+                       "--xapi-url", sim.unix_url(0), "--config", config]
+        yield sim
+
+
+def csguard(host, *args):
+    """`csguard args...` from the payload; its stdout (a non-zero exit fails the test)."""
+    return run(host.csguard + list(args))
+
+
+def test_installed_daemon_protects_and_installed_cli_lists_and_unblocks(host, tmp_path):
+    aliens = [host.vms[name] for name in ALIENS]
+    daemon = InstalledDaemon(host.csguard[3], host.unix_url(0), str(tmp_path / "state"),
+                             config=host.config, python=host.csguard[0], log_level="info")
+    with daemon:
+        daemon.wait_ready()
+        assert missing_blocks(host, aliens) == {}
+        assert host.vm_record(host.vms["i-2-10-VM"])["blocked_operations"] == {}
+        assert host.vm_record(host.vms["db-02"])["blocked_operations"]["destroy"] == "true"
+
+        rows = json.loads(csguard(host, "vm-list", "class=alien", "--json"))
+        assert sorted(row["name-label"] for row in rows) == sorted(ALIENS)
+
+        web = host.vms["web-01"]
+        csguard(host, "vm-unblock", "uuid=" + web, "reason=packaging test")
+        assert records.KEY_EXEMPTION in host.vm_record(web)["other_config"]
+        wait_for(lambda: host.vm_record(web)["blocked_operations"] == {},
+                 what="web-01 unblocked", daemons=[daemon])
+        rows = json.loads(csguard(host, "vm-list", "uuid=" + web, "params=all", "--json"))
+        assert rows[0]["class"] == "exempt"
+    assert missing_blocks(host, [host.vms["db-02"]]) == {}
+
+
+def test_installed_plugin_answers_through_host_call_plugin(host):
+    session = XenAPI.Session(host.tcp_url)
+    session.login_with_password("root", "xenroot", "2.0", "test_installed")
+    try:
+        reply = session.xenapi.host.call_plugin(host.host_refs[0], "csguard", "vm-list",
+                                                {"class": "cloudstack"})
+    finally:
+        session.xenapi.session.logout()
+    assert [row["name-label"] for row in json.loads(reply)] == ["i-2-10-VM"]
+
