@@ -136,20 +136,20 @@ def protected_by(vm, config):
 
 
 def daemon_state(probe):
-    """(state, detail) of a host's daemon from its plugin's status answer, which is
-    the `status` command's data: {"running": bool, "daemon": its status file}."""
+    """(state, detail) of a host's daemon from its plugin's status answer: the
+    `status` command's data, the daemon's status file plus "running" and "error"."""
     if probe is None:
         return UNKNOWN, "not asked"
     if probe.state == NOT_INSTALLED:
         return NOT_INSTALLED, "no csguard host plugin"
     if probe.state == NO_ANSWER:
         return UNKNOWN, f"the csguard host plugin did not answer: {probe.error}"
-    daemon = _mapping(probe.status.get("daemon"))
-    role = daemon.get("role")
-    if probe.status.get("running") is not True or role == "stopped":
-        return NOT_RUNNING, "see: systemctl status csguard"
-    detail = ", ".join(f"{key} {daemon[key]}" for key in ("mode", "connection")
-                       if isinstance(daemon.get(key), str))
+    status = probe.status
+    role = status.get("role")
+    if status.get("running") is not True or role == "stopped":
+        return NOT_RUNNING, _text(status.get("error")) or "see: systemctl status csguard"
+    detail = ", ".join(f"{key} {status[key]}" for key in ("mode", "connection")
+                       if isinstance(status.get(key), str))
     states = {"leader": LEADING, "standby": STANDING_BY, "connecting": CONNECTING}
     if role in states:
         return states[role], detail
@@ -160,7 +160,7 @@ def daemon_mode(probe):
     """The mode ("enforce", "audit") a running daemon reports, else None."""
     if probe is None or probe.state != ANSWERED or probe.status.get("running") is not True:
         return None
-    mode = _mapping(probe.status.get("daemon")).get("mode")
+    mode = probe.status.get("mode")
     return mode if isinstance(mode, str) else None
 
 
@@ -567,7 +567,7 @@ def probe_daemon(xapi, host_ref):
     except XapiError as e:
         if e.code == "XENAPI_MISSING_PLUGIN":
             return Probe(NOT_INSTALLED, None, str(e))
-        return Probe(NO_ANSWER, None, str(e))
+        return Probe(NO_ANSWER, None, _one_line(e))
     except XapiUnavailable as e:
         return Probe(NO_ANSWER, None, str(e))
     try:
@@ -580,6 +580,14 @@ def probe_daemon(xapi, host_ref):
 
 
 # ---------------------------------------------------------------- helpers
+
+def _one_line(error, limit=200):
+    """A XAPI error on one line: the plugin's output and log (a traceback) reduced to
+    their last line, which says what went wrong."""
+    lasts = [param.strip().splitlines()[-1] for param in error.params if param.strip()]
+    text = ": ".join([error.code] + lasts)
+    return text if len(text) <= limit else text[:limit] + "..."
+
 
 def _config_name(config):
     return config.source or "/etc/csguard/csguard.yaml"

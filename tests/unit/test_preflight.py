@@ -57,8 +57,8 @@ POOL = {"uuid": "22222222-0000-4000-8000-000000000000", "name_label": "pool", "m
 
 
 def daemon(role="leader", mode="enforce", running=True):
-    return Probe(ANSWERED, {"running": running, "daemon": {
-        "role": role, "mode": mode, "connection": "connected"}}, None)
+    return Probe(ANSWERED, {"running": running, "role": role, "mode": mode,
+                            "connection": "connected"}, None)
 
 
 HEALTHY = {MASTER: daemon("leader"), MEMBER: daemon("standby")}
@@ -289,8 +289,10 @@ def test_a_leader_that_is_not_on_the_master_is_a_warning():
 @pytest.mark.parametrize("probe, code, state", [
     (Probe(NOT_INSTALLED, None, "XENAPI_MISSING_PLUGIN: csguard"), "csguard-not-installed",
      preflight.NOT_INSTALLED),
-    (Probe(ANSWERED, {"running": False, "status-file": "/var/lib/csguard/status.json"}, None),
+    (Probe(ANSWERED, {"running": False, "error": "the csguard daemon is not running on this "
+                      "host: it has never written /var/lib/csguard/status.json"}, None),
      "csguard-not-running", preflight.NOT_RUNNING),
+    (daemon("leader", running=False), "csguard-not-running", preflight.NOT_RUNNING),
     (daemon("stopped"), "csguard-not-running", preflight.NOT_RUNNING),
     (daemon("connecting"), "csguard-not-connected", preflight.CONNECTING),
     (Probe(NO_ANSWER, None, "timed out"), "csguard-unknown", preflight.UNKNOWN),
@@ -408,23 +410,23 @@ class FakeXapi:
 
 def test_collect_reads_full_records_and_asks_every_host():
     vms = dict([vm("web", 1)])
-    plugin = {MASTER: json.dumps({"running": True, "daemon": {"role": "leader"}}),
+    plugin = {MASTER: json.dumps({"running": True, "role": "leader"}),
               MEMBER: XapiError(["XENAPI_MISSING_PLUGIN", "csguard"])}
     xapi = FakeXapi({"VM.get_all_records": vms, "host.get_all_records": HOSTS,
                      "pool.get_all_records": {"OpaqueRef:pool": POOL},
                      "host.call_plugin": lambda host, *_: plugin[host]})
     facts = preflight.collect(xapi)
     assert (facts.vms, facts.hosts, facts.pool) == (vms, HOSTS, POOL)
-    assert facts.daemons[MASTER] == Probe(ANSWERED, {"running": True,
-                                                     "daemon": {"role": "leader"}}, None)
+    assert facts.daemons[MASTER] == Probe(ANSWERED, {"running": True, "role": "leader"}, None)
     assert facts.daemons[MEMBER].state == NOT_INSTALLED
     assert sorted(c[1:] for c in xapi.calls if c[0] == "host.call_plugin") == [
         (MASTER, "csguard", "status", {}), (MEMBER, "csguard", "status", {})]
 
 
 @pytest.mark.parametrize("answer, state, error", [
-    (XapiError(["XENAPI_PLUGIN_FAILURE", "status", "OSError", "boom"]), NO_ANSWER,
-     "XENAPI_PLUGIN_FAILURE"),
+    (XapiError(["XENAPI_PLUGIN_FAILURE", "non-zero exit", "",
+                "Traceback (most recent call last):\n  File ...\nImportError: no XenAPI\n"]),
+     NO_ANSWER, "XENAPI_PLUGIN_FAILURE: non-zero exit: ImportError: no XenAPI"),
     (XapiUnavailable("XAPI call host.call_plugin failed: timed out"), NO_ANSWER, "timed out"),
     ("not json", NO_ANSWER, "not a JSON object"),
     ("[1, 2]", NO_ANSWER, "not a JSON object"),
