@@ -37,6 +37,13 @@ def sim():
 
 
 @pytest.fixture
+def two_host_sim():
+    simulator = start_pool("current", hosts=2)
+    yield simulator
+    simulator.stop()
+
+
+@pytest.fixture
 def old_host_sim(monkeypatch):
     simulator = start_pool("old")
     # The plugin reaches "the local XAPI socket" through this (plugins inherit it).
@@ -294,3 +301,41 @@ def test_stop_own_hits_an_alien_carrying_a_cloudstack_name(sim):
 
     assert sim.vm_record(ref)["power_state"] == "Running"
     assert cs.failures("VM.hard_shutdown") == [("OPERATION_BLOCKED", ref, REASON)]
+
+
+def test_an_alien_on_a_pool_member_is_stopped_by_that_host(two_host_sim):
+    sim = two_host_sim
+    ref, _ = sim.create_vm(ALIEN, host=1, blocked_operations=BLOCKED)
+    cs = cloudstack(sim)
+
+    assert cs.sync() == {ALIEN: False}
+
+    plugin = next(call for call in cs.calls if call.method == "host.call_plugin")
+    assert plugin.args[0] == sim.host_refs[1]
+    # power_state_reset runs on the master and trusts the live member's domain.
+    assert cs.failures("VM.power_state_reset") == [("HOST_IS_LIVE", sim.host_refs[1])]
+    assert sim.vm_record(ref)["power_state"] == "Running"
+
+
+def test_a_stop_sent_to_another_host_reports_success_and_touches_nothing(two_host_sim):
+    """The resource ignores VMs running elsewhere: "VM does not exist" is success."""
+    sim = two_host_sim
+    ref, _ = sim.create_vm(ALIEN, host=1)
+    cs = cloudstack(sim)
+
+    assert cs.stop(ALIEN, host_ref=sim.host_refs[0]) is True
+
+    assert sim.vm_record(ref)["power_state"] == "Running"
+    assert writes(cs) == []
+    assert "INFO VM does not exist on XenServer" + sim.host_uuids[0] in cs.log
+
+
+def test_sync_of_4_3_only_logs_unknown_names(sim):
+    ref, _ = sim.create_vm(ALIEN)
+    cs = cloudstack(sim, version="4.3")
+
+    assert cs.sync() == {}
+
+    assert sim.vm_record(ref)["power_state"] == "Running"
+    assert "INFO Unable to find matched VM in CloudStack DB. name: " + ALIEN in cs.log
+    assert writes(cs) == []
