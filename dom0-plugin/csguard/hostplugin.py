@@ -62,7 +62,7 @@ def call(fn, session_id, args):
         config = cli.load_config({})
         url = os.environ.get(cli.ENV_XAPI_URL) or DEFAULT_URL
         xapi = Xapi.from_session_id(url, session_id, timeout=config.call_timeout,
-                                    vm_fields=cli.VM_FIELDS)
+                                    **cli.xapi_options(config))
         ctx = cli.Context(config, caller(xapi, session_id), lambda: xapi)
         result = entry.run(parsed, ctx)
         return success(json.dumps(result.data))

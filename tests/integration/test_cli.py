@@ -243,6 +243,33 @@ def test_vm_unblock_is_refused_when_an_override_forces_protection(sim, api):
     assert messages(api, "CSGUARD_VM_UNBLOCKED") == []
 
 
+def test_vm_unblock_says_so_when_the_audit_message_cannot_be_created(sim, api):
+    uuid = sim.vms["web"]
+    protect(sim, uuid)
+    # xmlrpc.client retries a call once when a kept-alive connection is closed.
+    sim.drop_connection(method="message.create", count=2)
+    result = run_cli(sim, "vm-unblock", "uuid=" + uuid, "reason=x")
+    assert result.returncode == 1
+    assert "Warning: the audit message CSGUARD_VM_UNBLOCKED could not be created" in (
+        result.stdout)
+    record = sim.vm_record(uuid)
+    assert records.parse_exemption(record["other_config"][records.KEY_EXEMPTION]).reason == "x"
+    assert record["blocked_operations"] == {}
+    assert messages(api, "CSGUARD_VM_UNBLOCKED") == []
+
+
+def test_a_configured_override_key_forces_protection(sim, tmp_path):
+    config = str(tmp_path / "override.yaml")
+    with open(config, "w") as f:
+        f.write("overrides:\n  other_config_key: 'site:guard'\n")
+    uuid = sim.vms["user"]
+    sim.modify_vm(uuid, "other_config", {"site:guard": "protect"})
+    row = json.loads(ok(run_cli(sim, "vm-classify", "uuid=" + uuid, "--json", config=config)))
+    assert row["class"] == "alien" and row["rule"] == "override-other-config"
+    result = run_cli(sim, "vm-unblock", "uuid=" + uuid, config=config)
+    assert result.returncode == 1 and "stays protected" in result.stderr
+
+
 def test_vm_block_ends_the_exemption_and_protects_now(sim):
     uuid = sim.vms["db"]
     ok(run_cli(sim, "vm-unblock", "uuid=" + uuid, "reason=x"))
@@ -379,3 +406,21 @@ def test_help_lists_every_command_and_global_option(sim):
 def test_daemon_dispatches_to_the_daemon_with_the_global_options(sim):
     out = ok(run_cli(sim, "--xapi-url", sim.unix_url(0), "daemon", "--help"))
     assert "csguard daemon" in out and "--state-dir" in out
+
+
+def _complete(script, *words):
+    """What bash offers for the last of words, with the completion script loaded."""
+    quoted = " ".join(f"'{w}'" for w in words)
+    line = (f"source {script}; COMP_WORDS=({quoted}); COMP_CWORD={len(words) - 1}; "
+            '_csguard; echo "${COMPREPLY[*]}"')
+    return run(["bash", "-c", line], dict(os.environ)).stdout.split()
+
+
+def test_bash_completion_offers_commands_keys_and_values(sim, tmp_path):
+    script = tmp_path / "csguard.bash"
+    script.write_text(ok(run_cli(sim, "completion")))
+    assert _complete(script, "csguard", "vm-u") == ["vm-unblock"]
+    assert _complete(script, "csguard", "vm-unblock", "d") == ["duration="]
+    assert _complete(script, "csguard", "vm-list", "--m") == ["--minimal"]
+    assert _complete(script, "csguard", "vm-list", "class", "=", "c") == ["cloudstack"]
+    assert _complete(script, "csguard", "scan", "dry-run", "=") == ["true", "false"]
