@@ -52,3 +52,12 @@ def control(path):
     """An xmlrpc ServerProxy on a host socket's ``/simctl`` endpoint (methods sim.*)."""
     return xmlrpc.client.ServerProxy("http://localhost/simctl", transport=UnixTransport(path),
                                      allow_none=True)
+
+
+def failure_of(function, *args):
+    """The ErrorDescription of the XenAPI.Failure that ``function(*args)`` raises."""
+    try:
+        function(*args)
+    except XenAPI.Failure as failure:
+        return failure.details
+    raise AssertionError(f"{function!r}{args!r} succeeded; a XenAPI.Failure was expected")

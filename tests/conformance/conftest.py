@@ -1,0 +1,34 @@
+"""Fixtures for the conformance tests: the XenAPI proxy, a raw XML-RPC proxy, VMs."""
+import xmlrpc.client
+
+import pytest
+
+from xapisim.testing import UnixTransport
+
+
+@pytest.fixture
+def x(xapi_session):
+    """``session.xenapi`` of a real XenAPI session on host 0's unix socket."""
+    return xapi_session.xenapi
+
+
+@pytest.fixture
+def raw(sim):
+    """A plain xmlrpc.client proxy on host 0: replies come back as Status structs."""
+    return xmlrpc.client.ServerProxy("http://localhost/", transport=UnixTransport(sim.socket_path(0)),
+                                     allow_none=True)
+
+
+@pytest.fixture
+def raw_session(raw):
+    reply = raw.session.login_with_password("root", "", "1.0", "raw-tests")
+    yield reply["Value"]
+    raw.session.logout(reply["Value"])
+
+
+@pytest.fixture
+def vm(sim):
+    """A running VM on host 0 with one disk and one network interface."""
+    ref, _uuid = sim.create_vm("alien")
+    return ref
+
