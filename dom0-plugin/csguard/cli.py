@@ -40,7 +40,10 @@ XAPI_UNAVAILABLE = "CSGUARD_XAPI_UNAVAILABLE"
 XAPI_ERROR = "CSGUARD_XAPI_ERROR"
 WRITE_FAILED = "CSGUARD_WRITE_FAILED"
 STATUS_UNREADABLE = "CSGUARD_STATUS_UNREADABLE"
-_USAGE_CODES = (BAD_ARGUMENT, CONFIG_ERROR)
+# Exit statuses of errors (sysexits.h), apart from the low numbers a command's own
+# outcome uses (1: refused or not OK; preflight: 1 warnings, 2 not ready).
+EXIT_REFUSED = 1
+EXIT_STATUSES = {BAD_ARGUMENT: 64, CONFIG_ERROR: 78, XAPI_UNAVAILABLE: 69, XAPI_ERROR: 69}
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
                    r"[0-9a-fA-F]{12}")
@@ -905,7 +908,7 @@ def local_user():
 
 def _fail(error):
     sys.stderr.write(f"Error: {printable(error.message)}\n")
-    return 2 if error.code in _USAGE_CODES else 1
+    return EXIT_STATUSES.get(error.code, EXIT_REFUSED)
 
 
 def overview():
@@ -916,7 +919,9 @@ def overview():
               "global options:"]
     lines += [textwrap.fill(text, 79, initial_indent=f"  {option:<12} ",
                             subsequent_indent=" " * 15) for option, text in GLOBAL_OPTIONS]
-    lines += ["", "csguard <command> --help describes a command."]
+    lines += ["", "exit status: 0 done; 1 refused or not OK (e.g. unknown VM, daemon not",
+              "running); 64 bad arguments; 69 XAPI unreachable or refusing; 78 bad",
+              "configuration.", "", "csguard <command> --help describes a command."]
     return "\n".join(lines) + "\n"
 
 

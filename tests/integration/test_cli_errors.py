@@ -72,7 +72,7 @@ def test_an_ambiguous_name_lists_every_match(sim):
     (["frobnicate"], "unknown command 'frobnicate'"),
 ])
 def test_bad_arguments_are_usage_errors(sim, args, message):
-    assert message in refused(sim, *args, code=2)
+    assert message in refused(sim, *args, code=64)
 
 
 @pytest.mark.parametrize("duration", ["2x", "h", "2", "1.5h", "-1h", "0s", "0h0m",
@@ -80,30 +80,30 @@ def test_bad_arguments_are_usage_errors(sim, args, message):
 def test_bad_durations_are_refused_before_anything_is_written(sim, duration):
     uuid = sim.vms["web"]
     protect(sim, uuid)
-    message = refused(sim, "vm-unblock", "uuid=" + uuid, "duration=" + duration, code=2)
+    message = refused(sim, "vm-unblock", "uuid=" + uuid, "duration=" + duration, code=64)
     assert "duration=" in message
 
 
 @pytest.mark.parametrize("reason", ["", "   ", "two\nlines", "bell\x07", "x" * 501])
 def test_bad_reasons_are_refused(sim, reason):
-    message = refused(sim, "vm-unblock", "uuid=" + sim.vms["web"], "reason=" + reason, code=2)
+    message = refused(sim, "vm-unblock", "uuid=" + sim.vms["web"], "reason=" + reason, code=64)
     assert "reason=" in message
 
 
 def test_a_missing_explicit_config_is_an_error(sim, tmp_path):
-    message = refused(sim, "vm-list", "--config", str(tmp_path / "absent.yaml"), code=2)
+    message = refused(sim, "vm-list", "--config", str(tmp_path / "absent.yaml"), code=78)
     assert "absent.yaml" in message and "cannot read it" in message
 
 
 def test_a_bad_config_names_the_line(sim, tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("protection:\n  mdoe: audit\n")
-    message = refused(sim, "vm-list", "--config=" + str(path), code=2)
+    message = refused(sim, "vm-list", "--config=" + str(path), code=78)
     assert "line 2" in message
 
 
 def test_an_unreachable_xapi_is_one_clear_error(sim, tmp_path):
-    message = refused(sim, "vm-list", "--xapi-url", f"unix://{tmp_path}/none", code=1)
+    message = refused(sim, "vm-list", "--xapi-url", f"unix://{tmp_path}/none", code=69)
     assert f"cannot reach XAPI at unix://{tmp_path}/none" in message
 
 
