@@ -77,8 +77,13 @@ verdict, who protects it (None for ignored VMs) and every blocked operation
 ({operation: "csguard" or the other tool's reason})."""
 
 HostRow = collections.namedtuple("HostRow", "uuid name is_master version csguard detail")
+HostRow.__doc__ = """One host: product version ("XenServer 8.2.1"), its csguard's state
+(LEADING, STANDING_BY, CONNECTING, NOT_RUNNING, NOT_INSTALLED or UNKNOWN) and why."""
 
 Report = collections.namedtuple("Report", "verdict exit_code pool mode vms hosts findings")
+Report.__doc__ = """verdict: READY, READY_WITH_WARNINGS or NOT_READY, and its exit code;
+the pool's uuid, name and HA flag; the configured mode; VmRows, HostRows and
+Findings, most severe first."""
 
 
 def run(args, ctx):

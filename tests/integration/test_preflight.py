@@ -3,8 +3,10 @@ finding, read by the CLI (a subprocess, as an operator runs it) and by the host
 plugin's fn preflight (through host.call_plugin, as XAPI runs it); each host's
 csguard is asked through the real plugin, and a real daemon guards the pool where
 a test needs one."""
+import contextlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -13,7 +15,7 @@ import pytest
 import XenAPI
 from xapisim import Simulator
 
-from integration.daemon_runner import DaemonRunner
+from integration.daemon_runner import DaemonRunner, missing_blocks
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HOOK = os.path.join(REPO, "xapi-hooks", "csguard")
@@ -35,18 +37,15 @@ class Pool:
         with open(self.config, "w") as f:
             f.write(f"state_dir: {self.state_dir}\n" + text)
 
+    @contextlib.contextmanager
     def daemon(self):
-        """The csguard daemon on host 0 (the master); ready and leading on return."""
-        runner = DaemonRunner(self.sim.unix_url(0), self.state_dir, config=self.config)
-        runner.start()
-        try:
+        """The csguard daemon on host 0 (the master), ready and leading inside the
+        block, stopped after it."""
+        with DaemonRunner(self.sim.unix_url(0), self.state_dir, config=self.config) as runner:
             runner.wait_ready()
             runner.wait_until(lambda: self._status().get("role") == "leader",
                               what="the status file to say leader")
-        except BaseException:
-            runner.close()
-            raise
-        return runner
+            yield runner
 
     def _status(self):
         try:
@@ -122,6 +121,7 @@ def make_pool(monkeypatch):
     yield make
     for pool in pools:
         pool.sim.stop()
+        shutil.rmtree(pool.workdir, ignore_errors=True)
 
 
 def codes(report, severity=None):
@@ -232,15 +232,17 @@ def test_a_hand_made_vm_under_a_cloudstack_name_is_warned_about(make_pool):
     pool = make_pool()
     pool.sim.create_vm("i-2-10-VM")
     ref, hand_made = pool.sim.create_vm("i-2-10-VM", power_state="Halted")
-    with pool.daemon():
+    with pool.daemon() as daemon:
         report = pool.report()
         assert report["exit_code"] == 1
         assert hand_made in [i["uuid"] for i in finding(report, "cloudstack-name-duplicate")["vms"]]
         pool.xapi("VM.add_tags", ref, "csguard-protect")
-        pool_report = pool.report()
-    assert "cloudstack-name-duplicate" not in codes(pool_report)
-    assert vm_row(pool_report, hand_made)["kind"] == "alien"
-    assert pool_report["exit_code"] == 0
+        daemon.wait_until(lambda: not missing_blocks(pool.sim, [hand_made]),
+                          what="the daemon to protect the tagged VM")
+        report = pool.report()
+    assert "cloudstack-name-duplicate" not in codes(report)
+    assert vm_row(report, hand_made)["kind"] == "alien"
+    assert report["exit_code"] == 0
 
 
 def test_blocks_that_break_ha_and_maintenance_are_warned_about(make_pool):
