@@ -122,18 +122,18 @@ class CloudStack:
         return None if vm_id is None else ("cloudstack", vm_id)
 
     def _convert_to_infos(self, states):
-        """VirtualMachineManagerImpl.convertToInfos: key -> (name, host uuid, state).
+        """VirtualMachineManagerImpl.convertToInfos: key -> (name, host uuid).
         Keys: ("known", name), ("cloudstack", id) (two names with one id collide,
         as in Java's map) or ("alien", -n) with a WARN per alien."""
         infos = collections.OrderedDict()
         aliens = 0
-        for name, (host_uuid, state) in states.items():
+        for name, (host_uuid, _state) in states.items():
             key = self._identify(name)
             if key is None:
                 aliens -= 1
                 key = ("alien", aliens)
                 self._log("WARN", "Found an alien VM " + name)
-            infos[key] = (name, host_uuid, state)
+            infos[key] = (name, host_uuid)
         return infos
 
     # -- the host's VM listing (CitrixResourceBase.getAllVms) --------------------
@@ -161,7 +161,8 @@ class CloudStack:
                 host_uuid = self._xapi("host.get_uuid", record["resident_on"])
             except (XenAPIException, XmlRpcException):
                 host_uuid = None
-            states[record["name_label"]] = (host_uuid, _STATES.get(record["power_state"], "Unknown"))
+            state = _STATES.get(record["power_state"], "Unknown")
+            states[record["name_label"]] = (host_uuid, state)
         return states
 
     def _host_ref(self, host_uuid):
@@ -178,17 +179,9 @@ class CloudStack:
         what runs now, fullSync logs the aliens and stops only unknown ``i-`` VMs.
         VMs running at this point are left alone by later ``sync()`` calls until
         they start, stop or move. Returns {name: StopAnswer result}."""
-        records = self._xapi("VM.get_all_records")
-        self._cluster_vms = {}
-        for record in records.values():
-            if record["is_control_domain"] or record["is_a_snapshot"] or record["is_a_template"]:
-                continue
-            if record["resident_on"] != NULL_REF:
-                host_uuid = self._xapi("host.get_uuid", record["resident_on"])
-                self._cluster_vms[record["name_label"]] = (
-                    host_uuid, _STATES.get(record["power_state"], "Unknown"))
+        self._cluster_vms = dict(self._all_vms() or {})
         results = {}
-        for key, (name, host_uuid, _state) in self._convert_to_infos(self._cluster_vms).items():
+        for key, (name, host_uuid) in self._convert_to_infos(self._cluster_vms).items():
             if key[0] == "known" or not names.is_valid_vm_name(name):
                 continue
             host = self._host_ref(host_uuid)
@@ -208,7 +201,7 @@ class CloudStack:
             return self._power_state_report()
         changes = self._delta_cluster_sync()
         results = {}
-        for key, (name, host_uuid, _state) in self._convert_to_infos(changes).items():
+        for key, (name, host_uuid) in self._convert_to_infos(changes).items():
             if key[0] == "known":
                 continue
             self._log("DEBUG", "Cleaning up a VM that is no longer found <deltaSync>: " + name)
@@ -252,19 +245,15 @@ class CloudStack:
                 self._log("WARN", "Detecting a new state but couldn't find a old state so "
                                   "adding it to the changes: " + name)
                 changes[name] = (host_uuid, new_state)
-            elif old[1] in ("Starting", "Migrating"):
-                if new_state == "Running":
-                    self._cluster_vms[name] = (host_uuid, new_state)
-            elif old[1] == "Stopping":
-                if new_state == "Stopped":
-                    self._cluster_vms[name] = (host_uuid, new_state)
             elif old[1] != new_state:
                 self._cluster_vms[name] = (host_uuid, new_state)
                 changes[name] = (host_uuid, new_state)
+        # (The Starting/Migrating/Stopping branches of Java need a start, a migration
+        # or a StopCommand in flight; this replay runs one command at a time.)
         for name, (host_uuid, old_state) in old_states.items():
-            if old_state in ("Stopping", "Stopped"):
+            if old_state == "Stopped":
                 del self._cluster_vms[name]
-            elif old_state not in ("Starting", "Migrating"):
+            else:
                 # The cache keeps the old state: reported again on every cycle.
                 self._log("WARN", "The VM is now missing marking it as Stopped " + name)
                 changes[name] = (host_uuid, "Stopped")
@@ -340,9 +329,6 @@ class CloudStack:
             message = f"Stop Vm {name} fail due to {error.args[0]}"
             self._log("WARN", message)
             return False, message
-        except CloudRuntimeException as error:
-            self._log("WARN", f"Unable to stop {name} due to {error.java_text()}")
-            return False, error.java_text()
         return False, "Stop VM failed"
 
     def _stop_vm(self, vm, name, own_uuid, modern, expunge):
@@ -370,7 +356,8 @@ class CloudStack:
                 self._xapi("VM.set_affinity", vm, self._xapi("VM.get_resident_on", vm))
                 self._shutdown_vm(vm, name, own_uuid)
         except _JAVA_EXCEPTIONS as error:
-            message = f"Catch exception {error.java_class()} when stop VM:{name} due to {error.java_text()}"
+            message = (f"Catch exception {error.java_class()} when stop VM:{name} due to "
+                       f"{error.java_text()}")
             self._log("DEBUG", message)
             failure = (False, message)
         # Java's finally: a success answer here replaces the catch's failure answer.
@@ -380,7 +367,8 @@ class CloudStack:
                 state = "Stopped"
                 return answer
         except _JAVA_EXCEPTIONS as error:
-            self._log("WARN", f"VM destroy failed in Stop {name} Command due to {error.java_text()}")
+            self._log("WARN", f"VM destroy failed in Stop {name} Command due to "
+                              f"{error.java_text()}")
         finally:
             self._set_cached_state(name, own_uuid, state, modern)
             self._log("DEBUG", f"10. The VM {name} is in {state} state")
@@ -394,10 +382,10 @@ class CloudStack:
                 self._log("DEBUG", f"VM {name} does not have GPU support.")
         networks = [self._xapi("VIF.get_network", vif) for vif in self._xapi("VM.get_VIFs", vm)]
         if not modern:
-            self._vdis(vm)
+            self._look_up_vdis(vm)
         if not modern or expunge or self.xenserver_version < (8,):
             self._xapi("VM.destroy", vm)
-        self._iso_sr(name)
+        self._look_up_iso_sr(name)
         for network in networks:
             try:
                 self._xapi("network.get_name_label", network)
@@ -405,22 +393,21 @@ class CloudStack:
                 pass  # "network might be destroyed by other host"
         return True, f"Stop VM {name} Succeed"
 
-    def _vdis(self, vm):
-        """getVdis: the VDIs behind the VBDs (remembered, never destroyed)."""
+    def _look_up_vdis(self, vm):
+        """getVdis: CloudStack notes the VDIs behind the VBDs (it never destroys them)."""
         try:
-            return [self._xapi("VBD.get_VDI", vbd) for vbd in self._xapi("VM.get_VBDs", vm)]
+            for vbd in self._xapi("VM.get_VBDs", vm):
+                self._xapi("VBD.get_VDI", vbd)
         except _JAVA_EXCEPTIONS as error:
             self._log("WARN", "getVdis can not get VPD due to " + error.java_text())
-            return []
 
-    def _iso_sr(self, name):
-        """getISOSRbyVmName: the lookup of CloudStack's per-VM ISO SR (the removal of
-        one found is not replayed: aliens have none)."""
+    def _look_up_iso_sr(self, name):
+        """getISOSRbyVmName: CloudStack's per-VM ISO SR (removing one found is not
+        replayed: aliens have none)."""
         try:
-            return self._xapi("SR.get_by_name_label", name + "-ISO")
+            self._xapi("SR.get_by_name_label", name + "-ISO")
         except _JAVA_EXCEPTIONS as error:
             self._log("WARN", "getIsoSRbyVmName failed due to " + error.java_text())
-            return []
 
     def _set_cached_state(self, name, host_uuid, state, modern):
         if not modern:
@@ -446,18 +433,21 @@ class CloudStack:
                 raise CloudRuntimeException(
                     "Shutdown VM catch HandleInvalid and VM is not in HALTED state")
         except XenAPIException as error:
-            self._log("DEBUG", f"Unable to cleanShutdown VM({name}) on host({own_uuid}) due to {error.java_text()}")
+            self._log("DEBUG", f"Unable to cleanShutdown VM({name}) on host({own_uuid}) due to "
+                               f"{error.java_text()}")
             self._after_failed_clean_shutdown(vm, name, own_uuid, error)
         finally:
             if task is not None:
                 try:
                     self._xapi("task.destroy", task)
                 except _JAVA_EXCEPTIONS as destroy_error:
-                    self._log("DEBUG", f"unable to destroy task({task}) on host({own_uuid}) due to {destroy_error.java_text()}")
+                    self._log("DEBUG", f"unable to destroy task({task}) on host({own_uuid}) "
+                                       f"due to {destroy_error.java_text()}")
 
     def _after_failed_clean_shutdown(self, vm, name, own_uuid, clean_error):
         # Java logs the clean_shutdown error (``e``) where it means hard_shutdown's.
-        unable = f"Unable to hardShutdown VM({name}) on host({own_uuid}) due to {clean_error.java_text()}"
+        unable = (f"Unable to hardShutdown VM({name}) on host({own_uuid}) due to "
+                  f"{clean_error.java_text()}")
         try:
             state = self._xapi("VM.get_power_state", vm)
             if state == RUNNING:
@@ -494,10 +484,12 @@ class CloudStack:
             host = self._xapi("host.get_by_uuid", own_uuid)
             return self._xapi("host.call_plugin", host, plugin, function, args).replace("\n", "")
         except XenAPIException as error:
-            message = f"callHostPlugin failed for cmd: {function} with args {arguments} due to {error.java_text()}"
+            message = (f"callHostPlugin failed for cmd: {function} with args {arguments} "
+                       f"due to {error.java_text()}")
             self._log("WARN", message)
         except XmlRpcException as error:
-            message = f"callHostPlugin failed for cmd: {function} with args {arguments} due to {error.args[0]}"
+            message = (f"callHostPlugin failed for cmd: {function} with args {arguments} "
+                       f"due to {error.args[0]}")
             self._log("DEBUG", message)
         raise CloudRuntimeException(message)
 
@@ -524,7 +516,8 @@ class CloudStack:
     def ready(self, host_ref):
         """The ReadyCommand's cleanupHaltedVms at host connect: VM.destroy on every
         halted non-template VM whose affinity is this host (from 4.3 only those
-        ``isAlienVm`` takes for CloudStack's). One failed destroy fails the ReadyAnswer: False."""
+        ``isAlienVm`` takes for CloudStack's). One failed destroy fails the
+        ReadyAnswer: False."""
         own_uuid = self._host_uuids[host_ref]
         try:
             host = self._xapi("host.get_by_uuid", own_uuid)
