@@ -14,7 +14,9 @@ the guard.
 
 `run` is the `preflight` command of the CLI and of the host plugin (fn
 preflight, answering the JSON of `to_dict`). Exit codes: 0 ready, 1 ready with
-warnings, 2 not ready.
+warnings, 2 not ready; the CLI's own errors use sysexits codes (64 bad arguments,
+69 XAPI unreachable, 78 bad configuration), so a script never mistakes one for a
+verdict.
 """
 import collections
 import json

@@ -54,16 +54,19 @@ class Pool:
         except (OSError, ValueError):
             return {}
 
-    def cli(self, *args):
-        """`python -m csguard preflight args...` on host 0: (exit status, stdout)."""
+    def cli(self, *args, url=None):
+        """`python -m csguard preflight args...` on host 0: (exit status, stdout);
+        anything on stderr fails the test unless the status says an error."""
         env = dict(os.environ, PYTHONPATH=LIBRARY, CSGUARD_CONFIG=self.config)
         argv = [sys.executable, "-m", "csguard", "preflight", "--xapi-url",
-                self.sim.unix_url(0), *args]
+                url or self.sim.unix_url(0), *args]
         child = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                  universal_newlines=True)
         stdout, stderr = child.communicate(timeout=120)
-        assert stderr == ""
-        return child.returncode, stdout
+        if child.returncode in (0, 1, 2):
+            assert stderr == ""
+            return child.returncode, stdout
+        return child.returncode, stderr
 
     def report(self):
         """The --json report, checked to carry the exit status it came with."""
@@ -187,6 +190,14 @@ def test_the_plugin_fn_answers_the_same_report(make_pool):
     report = pool.plugin()
     assert report == pool.report()
     assert (report["verdict"], report["exit_code"]) == ("not ready", 2)
+
+
+def test_errors_exit_with_codes_no_verdict_uses(make_pool):
+    pool = make_pool()
+    status, err = pool.cli(url="unix://" + os.path.join(pool.workdir, "no-such-socket"))
+    assert status == 69 and "cannot reach XAPI" in err
+    status, err = pool.cli("--json", "verbose=yes")
+    assert status == 64 and "unknown argument 'verbose'" in err
 
 
 # --- findings, each in a pool built to contain it ---------------------------------------
