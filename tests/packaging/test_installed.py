@@ -3,12 +3,11 @@
 the simulator. Only the payload's own files are used, never the repository's."""
 import json
 import os
-import tempfile
 
 import pytest
 import XenAPI
 from csguard import records
-from integration.daemon_runner import DaemonRunner, missing_blocks, wait_for
+from integration.daemon_runner import DaemonRunner, missing_blocks
 from xapisim import Simulator
 
 from .conftest import run
@@ -34,11 +33,11 @@ def host(payload_root, python36, monkeypatch, tmp_path):
     """A one-host simulator whose plugins directory is the payload's, the payload's
     config, and for the plugin's `#!/usr/bin/env python3` a python3 that is Python 3.6
     run with -I -S, as bare as dom0's."""
-    bin_dir = tempfile.mkdtemp(prefix="cg-bin-", dir=str(tmp_path))
-    with open(os.path.join(bin_dir, "python3"), "w") as f:
-        f.write(f'#!/bin/sh\nexec "{python36}" -I -S "$@"\n')
-    os.chmod(os.path.join(bin_dir, "python3"), 0o755)
-    monkeypatch.setenv("PATH", bin_dir + os.pathsep + os.environ["PATH"])
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3").write_text(f'#!/bin/sh\nexec "{python36}" -I -S "$@"\n')
+    (bin_dir / "python3").chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir) + os.pathsep + os.environ["PATH"])
     monkeypatch.setenv("CSGUARD_LIB", os.path.join(payload_root, "usr/lib/csguard"))
     config = os.path.join(payload_root, "etc/csguard/csguard.yaml")
     monkeypatch.setenv("CSGUARD_CONFIG", config)
@@ -78,10 +77,11 @@ def test_installed_daemon_protects_and_installed_cli_lists_and_unblocks(host, tm
         web = host.vms["web-01"]
         csguard(host, "vm-unblock", "uuid=" + web, "reason=packaging test")
         assert records.KEY_EXEMPTION in host.vm_record(web)["other_config"]
-        wait_for(lambda: host.vm_record(web)["blocked_operations"] == {},
-                 what="web-01 unblocked", daemons=[daemon])
+        daemon.wait_status("1 exempt")
+        assert host.vm_record(web)["blocked_operations"] == {}
         rows = json.loads(csguard(host, "vm-list", "uuid=" + web, "params=all", "--json"))
         assert rows[0]["class"] == "exempt"
+    # stopping the service, as an erase does, leaves the blocks in place
     assert missing_blocks(host, [host.vms["db-02"]]) == {}
 
 
