@@ -101,22 +101,22 @@ def run(args, ctx):
 def analyse(vms, hosts, pool, config, daemons, now):
     """The Report for one pool: vms and hosts {ref: XAPI record}, the pool record,
     daemons {host ref: Probe}, under config at time now (exemptions run out)."""
-    verdicts = {ref: classify.classify(vm, config, now) for ref, vm in vms.items()}
-    rows = {ref: _vm_row(vm, verdicts[ref], hosts, config) for ref, vm in vms.items()}
+    rows = {ref: _vm_row(vm, classify.classify(vm, config, now), hosts, config)
+            for ref, vm in vms.items()}
     host_rows = {ref: _host_row(ref, host, pool, daemons.get(ref))
                  for ref, host in hosts.items()}
     by_name = sorted(vms, key=lambda ref: (rows[ref].name, rows[ref].uuid))
     findings = (
         _audit_mode(config, host_rows, daemons)
-        + _unprotected_aliens(by_name, vms, verdicts, rows, config)
-        + _halted_aliens_with_affinity(by_name, vms, verdicts, rows, hosts)
-        + _exempted(by_name, verdicts, rows)
-        + _lookalike_aliens(by_name, verdicts, rows, config)
-        + _cloudstack_by_name(by_name, vms, verdicts, rows, config)
-        + _disruptive_blocks(by_name, vms, verdicts, rows, config)
+        + _unprotected_aliens(by_name, vms, rows, config)
+        + _halted_aliens_with_affinity(by_name, vms, rows, hosts)
+        + _exempted(by_name, rows)
+        + _lookalike_aliens(by_name, rows, config)
+        + _cloudstack_by_name(by_name, vms, rows, config)
+        + _disruptive_blocks(by_name, vms, rows, config)
         + _daemons(host_rows, pool)
-        + _old_hosts(by_name, vms, verdicts, rows, hosts, host_rows)
-        + _unenforceable(verdicts))
+        + _old_hosts(by_name, vms, rows, hosts, host_rows)
+        + _unenforceable(rows))
     findings.sort(key=lambda f: SEVERITIES.index(f.severity))
     severities = {f.severity for f in findings}
     verdict = (NOT_READY if ERROR in severities
@@ -209,7 +209,7 @@ def _audit_mode(config, host_rows, daemons):
         (), tuple(_host_item(row) for row in auditing))]
 
 
-def _unprotected_aliens(refs, vms, verdicts, rows, config):
+def _unprotected_aliens(refs, vms, rows, config):
     """Aliens not fully blocked now: CloudStack stops and destroys them."""
     items = []
     for ref in refs:
@@ -231,7 +231,7 @@ def _unprotected_aliens(refs, vms, verdicts, rows, config):
         tuple(items), ())]
 
 
-def _halted_aliens_with_affinity(refs, vms, verdicts, rows, hosts):
+def _halted_aliens_with_affinity(refs, vms, rows, hosts):
     """Per host: the halted aliens whose home server it is. Its ReadyCommand
     destroys them (4.0 - 4.2); protected, the destroy fails and so does the connect."""
     by_host = collections.defaultdict(list)
@@ -266,10 +266,10 @@ def _halted_aliens_with_affinity(refs, vms, verdicts, rows, hosts):
     return findings
 
 
-def _exempted(refs, verdicts, rows):
+def _exempted(refs, rows):
     """VMs an operator exempted are unprotected: CloudStack may destroy them."""
     items = [Item(rows[ref].uuid, rows[ref].name, f"{_where(rows[ref])}; {rows[ref].reason}")
-             for ref in refs if verdicts[ref].rule == "exemption"]
+             for ref in refs if rows[ref].rule == "exemption"]
     if not items:
         return []
     return [Finding(
@@ -281,7 +281,7 @@ def _exempted(refs, verdicts, rows):
         tuple(items), ())]
 
 
-def _lookalike_aliens(refs, verdicts, rows, config):
+def _lookalike_aliens(refs, rows, config):
     """Aliens whose name is a near miss of CloudStack's (case, spaces, another
     instance name). If CloudStack did create one, protecting it fails its stops."""
     findings = []
@@ -305,13 +305,13 @@ def _lookalike_aliens(refs, verdicts, rows, config):
     return findings
 
 
-def _cloudstack_by_name(refs, vms, verdicts, rows, config):
+def _cloudstack_by_name(refs, vms, rows, config):
     """VMs that are CloudStack's by their name alone. CloudStack acts on VMs by
     name, so one made by hand under such a name is stopped and destroyed as if it
     were CloudStack's."""
     by_name = collections.OrderedDict()
     for ref in refs:
-        if verdicts[ref].rule in _NAME_RULES:
+        if rows[ref].rule in _NAME_RULES:
             by_name.setdefault(rows[ref].name, []).append(ref)
     marked = {ref for same in by_name.values() for ref in same
               if "vm_uuid" in _mapping(vms[ref].get("other_config"))}
@@ -352,13 +352,13 @@ def _cloudstack_by_name(refs, vms, verdicts, rows, config):
     return findings
 
 
-def _disruptive_blocks(refs, vms, verdicts, rows, config):
+def _disruptive_blocks(refs, vms, rows, config):
     """Blocks that break HA restarts or maintenance mode: configured ones (csguard
     puts them on every alien) and other tools' existing ones."""
     findings = []
     configured = [op for op in DISRUPTIVE_OPERATIONS if op in config.block_operations]
     if configured:
-        aliens = sum(1 for v in verdicts.values() if v.kind == classify.ALIEN)
+        aliens = _count_aliens(rows)
         harms = "; ".join(f"{op}: {DISRUPTIVE_OPERATIONS[op]}" for op in configured)
         findings.append(Finding(
             WARNING, "disruptive-block-configured",
@@ -442,7 +442,7 @@ def _daemons(host_rows, pool):
     return findings
 
 
-def _old_hosts(refs, vms, verdicts, rows, hosts, host_rows):
+def _old_hosts(refs, vms, rows, hosts, host_rows):
     """XenServer before 6.1 (no xenopsd) still has the xenops tool that CloudStack's
     last-resort forced kill runs, outside XAPI and its blocks."""
     findings = []
@@ -465,9 +465,9 @@ def _old_hosts(refs, vms, verdicts, rows, hosts, host_rows):
     return findings
 
 
-def _unenforceable(verdicts):
+def _unenforceable(rows):
     """What no block can stop: worth knowing, nothing to fix."""
-    aliens = sum(1 for v in verdicts.values() if v.kind == classify.ALIEN)
+    aliens = _count_aliens(rows)
     return [
         Finding(INFO, "power-state-reset",
                 "VM.power_state_reset cannot be blocked; XAPI itself refuses it for a live "
@@ -648,6 +648,10 @@ def _host_item(row):
 
 def _where(row):
     return f"{row.power_state} on {row.host}" if row.host else row.power_state
+
+
+def _count_aliens(rows):
+    return sum(1 for row in rows.values() if row.kind == classify.ALIEN)
 
 
 def _mapping(value):
