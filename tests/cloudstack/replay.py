@@ -61,6 +61,12 @@ class CloudStack:
     ReadyCommand cleanup; from 4.3 the power-state report that only logs unknown
     names, the ``isAlienVm`` filter and VM creation with ``VM.create``.
     ``xenserver_version`` matters for ``stop_own`` only.
+
+    A new instance has no cached VM states, as if CloudStack had connected to an
+    empty pool: its first ``sync()`` attacks every running alien; later ones only
+    the VMs that appeared, changed state or host, or went missing, so a running
+    alien that survives is left alone while a halted one is attacked on every
+    cycle. ``connect()`` first starts from what runs now instead.
     """
 
     def __init__(self, session, version="4.0.2", instance_name="VM", known_names=(),
