@@ -9,7 +9,7 @@ import tempfile
 
 import pytest
 import XenAPI
-from csguard import records
+from csguard import cli, records
 from xapisim import Simulator
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -424,3 +424,40 @@ def test_bash_completion_offers_commands_keys_and_values(sim, tmp_path):
     assert _complete(script, "csguard", "vm-list", "--m") == ["--minimal"]
     assert _complete(script, "csguard", "vm-list", "class", "=", "c") == ["cloudstack"]
     assert _complete(script, "csguard", "scan", "dry-run", "=") == ["true", "false"]
+
+
+# --- where XAPI is ------------------------------------------------------------------
+
+def test_a_pool_member_sees_and_changes_the_whole_pool():
+    with Simulator(hosts=2, workdir=tempfile.mkdtemp(prefix="xs-", dir="/tmp")) as pool:
+        pool.empty_config = os.path.join(pool.workdir, "empty.yaml")
+        open(pool.empty_config, "w").close()
+        uuid = pool.create_vm("on-master", host=0)[1]
+        protect(pool, uuid)
+        member = {"CSGUARD_XAPI_URL": pool.unix_url(1)}
+        assert ok(run_cli(pool, "vm-list", "name-label=on-master", "--minimal",
+                          env=member)) == uuid + "\n"
+        ok(run_cli(pool, "vm-unblock", "uuid=" + uuid, env=member))
+        assert pool.vm_record(uuid)["blocked_operations"] == {}
+
+
+def test_a_remote_xapi_uses_the_configured_credentials(sim, tmp_path):
+    credentials = tmp_path / "credentials"
+    credentials.write_text("root\nxenroot\n")
+    credentials.chmod(0o600)
+    config = tmp_path / "remote.yaml"
+    config.write_text(f"xapi:\n  url: {sim.tcp_url}\n  credentials_file: {credentials}\n")
+    out = ok(run_cli(sim, "vm-list", "name-label=web-01", "--minimal", config=str(config),
+                     env={"CSGUARD_XAPI_URL": ""}))
+    assert out == sim.vms["web"] + "\n"
+    refused = run_cli(sim, "vm-list", "--xapi-url", sim.tcp_url)
+    assert refused.returncode == 69 and refused.stdout == ""
+    assert "SESSION_AUTHENTICATION_FAILED" in refused.stderr
+
+
+@pytest.mark.parametrize("text, seconds", [
+    ("45s", 45), ("30m", 1800), ("2h", 7200), ("1d", 86400), ("1w", 604800),
+    ("1h30m", 5400), ("1d12h", 129600), ("366d", 366 * 86400)])
+def test_durations_read_as_operators_write_them(text, seconds):
+    assert cli.parse_duration(text) == seconds
+    assert cli.parse_duration(cli.format_duration(seconds)) == seconds
