@@ -483,11 +483,14 @@ def vm_block(args, ctx):
     unexempted = dict(vm, other_config=other_config)
     verdict = classify.classify(unexempted, ctx.config, now)
     if verdict.kind != classify.ALIEN:
+        if ctx.config.protect_tag:
+            how = (f"tag it: xe vm-param-add uuid={vm['uuid']} param-name=tags "
+                   f"param-key={ctx.config.protect_tag}")
+        else:
+            how = "add its uuid to overrides.protect.uuids in the configuration"
         raise CommandError(NOT_ALIEN, f"VM {vm['uuid']} is {verdict.kind}, not alien: "
                            f"{verdict.reason}. csguard blocks only aliens; to protect it "
-                           f"anyway tag it: xe vm-param-add uuid={vm['uuid']} "
-                           f"param-name=tags param-key={ctx.config.protect_tag}. "
-                           "Nothing was changed.", vm["uuid"], verdict.kind)
+                           f"anyway {how}. Nothing was changed.", vm["uuid"], verdict.kind)
     protect = plan.plan(unexempted, verdict, ctx.config, now)
     writes = [plan.Write(plan.REMOVE_OTHER, records.KEY_EXEMPTION, None)] if had_exemption else []
     _apply(ctx, ref, vm, writes + list(protect))
