@@ -183,6 +183,20 @@ def test_hosts_without_the_plugin_are_reported_not_installed(make_pool):
     assert "no-leader" in codes(report, "error")
 
 
+def test_every_host_is_asked_and_several_leaders_are_a_warning(make_pool):
+    """The simulator runs every host's plugin on this one machine, so all three
+    hosts report the one daemon's status file: three leaders for preflight."""
+    pool = make_pool(hosts=3)
+    pool.sim.create_vm("web-01")
+    with pool.daemon():
+        report = pool.report()
+    assert report["exit_code"] == 1
+    assert [(h["name"], h["is_master"], h["csguard"]) for h in report["hosts"]] == [
+        ("xs-0", True, "leading"), ("xs-1", False, "leading"), ("xs-2", False, "leading")]
+    assert [h["name"] for h in finding(report, "several-leaders")["hosts"]] == [
+        "xs-0", "xs-1", "xs-2"]
+
+
 def test_the_plugin_fn_answers_the_same_report(make_pool):
     pool = make_pool()
     pool.sim.create_vm("web-01")
