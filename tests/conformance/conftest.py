@@ -2,7 +2,6 @@
 import xmlrpc.client
 
 import pytest
-
 from xapisim.testing import UnixTransport
 
 

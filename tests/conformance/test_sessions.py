@@ -1,6 +1,5 @@
 """Sessions: login over the socket and TCP, logout, this host, originator, cap."""
 import XenAPI
-
 from xapisim.testing import failure_of, unix_session
 
 

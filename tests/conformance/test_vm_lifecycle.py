@@ -2,7 +2,6 @@
 import time
 
 import pytest
-
 from xapisim.testing import failure_of
 
 BLOCKABLE_ON_A_RUNNING_VM = ["clean_shutdown", "hard_shutdown", "shutdown", "clean_reboot",

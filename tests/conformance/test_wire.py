@@ -4,7 +4,6 @@ import socket
 import xmlrpc.client
 
 import XenAPI
-
 from xapisim.testing import failure_of
 
 

@@ -116,7 +116,7 @@ class Endpoint:
         server.endpoint = self
         server.tracking_lock = threading.Lock()
         server.open_connections = set()
-        self.thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+        self.thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02},
                                        name=f"xapisim-{transport}-{host_index}",
                                        daemon=True)
         self.thread.start()

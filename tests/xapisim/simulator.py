@@ -80,8 +80,11 @@ class Simulator:
         return endpoint
 
     def _close(self):
-        for endpoint in self._endpoints:
-            endpoint.close()
+        closers = [threading.Thread(target=endpoint.close) for endpoint in self._endpoints]
+        for closer in closers:
+            closer.start()
+        for closer in closers:
+            closer.join()
         self._endpoints = []
         self.pool.sessions.destroy_all()
         self.running = False

@@ -1,0 +1,86 @@
+"""host.call_plugin: the executable, its argv[1] methodCall and its stdout reply."""
+import os
+import sys
+import textwrap
+import time
+
+import pytest
+from xapisim.testing import failure_of
+
+# A plugin written against the protocol itself (dom0's XenAPIPlugin.dispatch does
+# the same parsing): argv[1] is fn(session, args); stdout is the methodResponse.
+PLUGIN = textwrap.dedent('''\
+    #!{python}
+    import os, sys, xmlrpc.client
+    (session, args), fn = xmlrpc.client.loads(sys.argv[1])
+    if fn == "echo":
+        value = {{"Status": "Success", "Value": repr((session, args))}}
+    elif fn == "env":
+        value = {{"Status": "Success", "Value": os.environ.get(args["name"], "")}}
+    elif fn == "refuse":
+        value = {{"Status": "Failure", "ErrorDescription": ["CSGUARD_REFUSED", args["why"]]}}
+    elif fn == "crash":
+        sys.stderr.write("boom\\n")
+        sys.exit(3)
+    elif fn == "number":
+        value = {{"Status": "Success", "Value": 42}}
+    elif fn == "garbage":
+        print("this is not xml")
+        sys.exit(0)
+    print(xmlrpc.client.dumps((value,), "", True))
+    ''')
+
+
+@pytest.fixture
+def plugin(sim):
+    path = os.path.join(sim.plugins_dir, "probe")
+    with open(path, "w") as script:
+        script.write(PLUGIN.format(python=sys.executable))
+    os.chmod(path, 0o755)
+    return "probe"
+
+
+def test_call_plugin_passes_the_session_and_args_in_argv1_and_returns_the_string(
+        sim, x, xapi_session, plugin):
+    value = x.host.call_plugin(sim.host_refs[0], plugin, "echo", {"uuid": "abc"})
+    assert value == repr((xapi_session.handle, {"uuid": "abc"}))
+
+
+def test_call_plugin_failure_becomes_the_callers_failure(sim, x, plugin):
+    details = failure_of(x.host.call_plugin, sim.host_refs[0], plugin, "refuse", {"why": "no"})
+    assert details == ["CSGUARD_REFUSED", "no"]
+
+
+def test_call_plugin_nonzero_exit_fails_with_xenapi_plugin_failure(sim, x, plugin):
+    details = failure_of(x.host.call_plugin, sim.host_refs[0], plugin, "crash", {})
+    assert details == ["XENAPI_PLUGIN_FAILURE", "non-zero exit", "", "boom\n"]
+
+
+def test_call_plugin_with_unparsable_output_fails_with_xenapi_plugin_failure(sim, x, plugin):
+    details = failure_of(x.host.call_plugin, sim.host_refs[0], plugin, "garbage", {})
+    assert details[:2] == ["XENAPI_PLUGIN_FAILURE", "failed to parse plugin output"]
+
+
+def test_call_plugin_with_a_non_string_result_fails_with_xenapi_plugin_failure(sim, x, plugin):
+    details = failure_of(x.host.call_plugin, sim.host_refs[0], plugin, "number", {})
+    assert details[:2] == ["XENAPI_PLUGIN_FAILURE", "unexpected XMLRPC result"]
+
+
+def test_call_plugin_of_a_missing_plugin_fails_with_xenapi_missing_plugin(sim, x):
+    details = failure_of(x.host.call_plugin, sim.host_refs[0], "absent", "fn", {})
+    assert details == ["XENAPI_MISSING_PLUGIN", "absent"]
+
+
+def test_call_plugin_runs_with_the_simulator_environment(sim, x, plugin, monkeypatch):
+    monkeypatch.setenv("XAPISIM_PROBE", "inherited")
+    assert x.host.call_plugin(sim.host_refs[0], plugin, "env",
+                              {"name": "XAPISIM_PROBE"}) == "inherited"
+
+
+def test_async_call_plugin_puts_the_string_in_the_task_result(sim, x, plugin):
+    task = x.Async.host.call_plugin(sim.host_refs[0], plugin, "env", {"name": "HOME"})
+    deadline = time.time() + 10
+    while x.task.get_status(task) == "pending" and time.time() < deadline:
+        time.sleep(0.01)
+    assert x.task.get_status(task) == "success"
+    assert x.task.get_result(task) == "<value>" + os.environ.get("HOME", "") + "</value>"
