@@ -25,3 +25,12 @@ lint: $(TOOLS)/bin/tox
 
 clean:
 	rm -rf $(TOOLS) .tox build
+
+DEMO := .venv-demo
+$(DEMO)/bin/python:
+	python3 -m venv $(DEMO)
+	$(DEMO)/bin/pip install -q XenAPI PyYAML sdnotify cachetools
+
+.PHONY: demo
+demo: $(DEMO)/bin/python
+	PYTHONPATH=dom0-plugin:tests $(DEMO)/bin/python -m demo
