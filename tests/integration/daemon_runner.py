@@ -157,7 +157,7 @@ class DaemonRunner:
         while True:
             try:
                 data = sock.recv(65536)
-            except socket.timeout:  # noqa: UP041 (Python 3.6: not TimeoutError)
+            except socket.timeout:
                 continue
             except OSError:
                 return
