@@ -34,3 +34,7 @@ $(DEMO)/bin/python:
 .PHONY: demo
 demo: $(DEMO)/bin/python
 	PYTHONPATH=dom0-plugin:tests $(DEMO)/bin/python -m demo
+
+.PHONY: rpm
+rpm:
+	rpm/build.sh
