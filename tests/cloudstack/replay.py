@@ -60,7 +60,7 @@ class CloudStack:
     behaviour: below 4.3 the alien-killing ClusterSync and the unfiltered
     ReadyCommand cleanup; from 4.3 the power-state report that only logs unknown
     names, the ``isAlienVm`` filter and VM creation with ``VM.create``.
-    ``xenserver_version`` matters for ``stop_own`` only.
+    ``xenserver_version`` matters for ``stop_own`` of 4.20.1 and later only.
 
     A new instance has no cached VM states, as if CloudStack had connected to an
     empty pool: its first ``sync()`` attacks every running alien; later ones only
@@ -281,11 +281,15 @@ class CloudStack:
         return self._cleanup(name, host_ref or self._default_host(name))
 
     def stop_own(self, name, expunge=False, host_ref=None):
-        """A current CloudStack stopping its own VM, by instance name: the same
-        resource code, minus the state cache, asking for GPUs, and (on XenServer /
-        XCP-ng 8 and later) keeping the halted VM unless the stop is an expunge."""
-        ok, details = self._stop_command(name, host_ref or self._default_host(name),
-                                         modern=True, expunge=expunge)
+        """CloudStack stopping one of its own VMs, by instance name (so whatever VM
+        carries that name is hit). Below 4.3 this is ``stop()``; later versions run
+        the current resource code: no state cache, a look for GPUs, and from 4.20.1
+        on XenServer / XCP-ng 8 or later the halted VM is kept unless the stop is
+        part of an expunge. Returns the StopAnswer's result."""
+        host = host_ref or self._default_host(name)
+        if self.version < (4, 3):
+            return self._cleanup(name, host)
+        ok, details = self._stop_command(name, host, modern=True, expunge=expunge)
         if not ok:
             self._log("WARN", "Unable to stop a VM due to " + details)
         return ok
@@ -389,7 +393,7 @@ class CloudStack:
         networks = [self._xapi("VIF.get_network", vif) for vif in self._xapi("VM.get_VIFs", vm)]
         if not modern:
             self._look_up_vdis(vm)
-        if not modern or expunge or self.xenserver_version < (8,):
+        if not self._keeps_halted_vms() or expunge:
             self._xapi("VM.destroy", vm)
         self._look_up_iso_sr(name)
         for network in networks:
@@ -398,6 +402,10 @@ class CloudStack:
             except _JAVA_EXCEPTIONS:
                 pass  # "network might be destroyed by other host"
         return True, f"Stop VM {name} Succeed"
+
+    def _keeps_halted_vms(self):
+        """apache/cloudstack#9175 (4.20.1): a stop on XenServer 8+ leaves the VM."""
+        return self.version >= (4, 20, 1) and self.xenserver_version >= (8,)
 
     def _look_up_vdis(self, vm):
         """getVdis: CloudStack notes the VDIs behind the VBDs (it never destroys them)."""

@@ -285,7 +285,7 @@ def test_create_vm_of_4_3_creates_a_vm_with_its_cloudstack_uuid(sim):
 def test_stop_own_keeps_the_halted_vm_on_xenserver_8_unless_expunged(sim):
     kept, _ = sim.create_vm("i-2-17-VM")
     expunged, _ = sim.create_vm("i-2-18-VM")
-    cs = cloudstack(sim, version="4.19", known_names=["i-2-17-VM", "i-2-18-VM"])
+    cs = cloudstack(sim, version="4.21", known_names=["i-2-17-VM", "i-2-18-VM"])
 
     assert cs.stop_own("i-2-17-VM") is True
     assert cs.stop_own("i-2-18-VM", expunge=True) is True
@@ -294,9 +294,21 @@ def test_stop_own_keeps_the_halted_vm_on_xenserver_8_unless_expunged(sim):
     assert sim.vm_record(expunged) is None
 
 
+@pytest.mark.parametrize("version, xenserver", [("4.0.2", "8.2"), ("4.19", "8.2"),
+                                                ("4.21", "7.1")])
+def test_stop_own_destroys_the_halted_vm_elsewhere(sim, version, xenserver):
+    ref, _ = sim.create_vm("i-2-17-VM")
+    cs = cloudstack(sim, version=version, xenserver_version=xenserver,
+                    known_names=["i-2-17-VM"])
+
+    assert cs.stop_own("i-2-17-VM") is True
+
+    assert sim.vm_record(ref) is None
+
+
 def test_stop_own_hits_an_alien_carrying_a_cloudstack_name(sim):
     ref, _ = sim.create_vm("i-2-17-VM", blocked_operations=BLOCKED)
-    cs = cloudstack(sim, version="4.19", known_names=["i-2-17-VM"])
+    cs = cloudstack(sim, version="4.21", known_names=["i-2-17-VM"])
 
     assert cs.stop_own("i-2-17-VM") is False
 
