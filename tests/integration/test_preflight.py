@@ -13,6 +13,7 @@ import tempfile
 
 import pytest
 import XenAPI
+from cloudstack import CloudStack
 from xapisim import Simulator
 
 from integration.daemon_runner import DaemonRunner, missing_blocks
@@ -82,6 +83,16 @@ class Pool:
         try:
             return json.loads(session.xenapi.host.call_plugin(
                 self.sim.host_refs[0], "csguard", "preflight", {}))
+        finally:
+            session.xenapi.session.logout()
+
+    @contextlib.contextmanager
+    def cloudstack(self, version):
+        """A CloudStack management server of that version with this pool as cluster."""
+        session = XenAPI.Session(self.sim.tcp_url)
+        session.login_with_password("root", "xenroot", "1.0")
+        try:
+            yield CloudStack(session, version=version)
         finally:
             session.xenapi.session.logout()
 
@@ -171,6 +182,9 @@ def test_without_a_daemon_the_aliens_are_unprotected_and_nobody_leads(make_pool)
     assert [i["uuid"] for i in finding(report, "alien-unprotected")["vms"]] == [web]
     assert "no-leader" in codes(report, "error")
     assert [h["name"] for h in finding(report, "csguard-not-running")["hosts"]] == ["xs-0"]
+    with pool.cloudstack("4.0.2") as cloudstack:
+        cloudstack.sync()
+    assert pool.sim.vm_record(web) is None, "CloudStack destroyed it, as the error said"
 
 
 def test_hosts_without_the_plugin_are_reported_not_installed(make_pool):
@@ -220,7 +234,8 @@ def test_a_halted_alien_homed_on_a_host_fails_its_connect_until_the_affinity_is_
         make_pool):
     pool = make_pool()
     ref, uuid = pool.sim.create_vm("old-db", power_state="Halted", affinity=0)
-    with pool.daemon():
+    master = pool.sim.host_refs[0]
+    with pool.daemon(), pool.cloudstack("4.0.2") as cloudstack:
         report = pool.report()
         assert report["exit_code"] == 1
         found = finding(report, "halted-alien-affinity")
@@ -229,10 +244,13 @@ def test_a_halted_alien_homed_on_a_host_fails_its_connect_until_the_affinity_is_
         assert [i["uuid"] for i in found["vms"]] == [uuid]
         assert "protected by csguard" in found["vms"][0]["note"]
         assert f"xe vm-param-set uuid={uuid} affinity=" in found["vms"][0]["note"]
+        assert cloudstack.ready(master) is False, "the connect fails, as the warning said"
         pool.xapi("VM.set_affinity", ref, NULL)
         report = pool.report()
+        assert cloudstack.ready(master) is True, "the fix lets the host connect"
     assert "halted-alien-affinity" not in codes(report)
     assert report["exit_code"] == 0
+    assert pool.sim.vm_record(uuid)["power_state"] == "Halted"
 
 
 def test_lookalike_names_are_warned_about_until_an_override_decides(make_pool):
