@@ -153,16 +153,17 @@ def _by_name(name, config):
             return Verdict(CLOUDSTACK, "name-pattern",
                            f"name {shown} matches configured name pattern "
                            f"{records.show(pattern.pattern)}")
-    near_miss = _near_miss(name, config)
-    if near_miss:
-        return Verdict(ALIEN, "no-cloudstack-name", near_miss)
+    miss = near_miss(name, config)
+    if miss:
+        return Verdict(ALIEN, "no-cloudstack-name", miss)
     return Verdict(ALIEN, "no-cloudstack-name",
                    f"name {shown} is not a CloudStack name ({_instance_names(config)})")
 
 
-def _near_miss(name, config):
+def near_miss(name, config):
     """Why a name that looks like CloudStack's does not count, or None: helps an
-    operator find a mistyped instance name before CloudStack finds the VM."""
+    operator (and `csguard preflight`) find a mistyped instance name before
+    CloudStack finds the VM."""
     stripped = name.strip()
     if not _LOOKALIKE.fullmatch(stripped):
         return None
