@@ -289,7 +289,7 @@ def _lookalike_aliens(refs, rows, config):
         row = rows[ref]
         if row.kind != classify.ALIEN or row.rule.startswith("override-"):
             continue
-        near_miss = classify._near_miss(row.name, config)
+        near_miss = classify.near_miss(row.name, config)
         if near_miss is None:
             continue
         findings.append(Finding(
