@@ -14,8 +14,8 @@ def x(xapi_session):
 @pytest.fixture
 def raw(sim):
     """A plain xmlrpc.client proxy on host 0: replies come back as Status structs."""
-    return xmlrpc.client.ServerProxy("http://localhost/", transport=UnixTransport(sim.socket_path(0)),
-                                     allow_none=True)
+    transport = UnixTransport(sim.socket_path(0))
+    return xmlrpc.client.ServerProxy("http://localhost/", transport=transport, allow_none=True)
 
 
 @pytest.fixture

@@ -31,13 +31,17 @@ PLUGIN = textwrap.dedent('''\
     ''')
 
 
-@pytest.fixture
-def plugin(sim):
-    path = os.path.join(sim.plugins_dir, "probe")
+def install_probe(plugins_dir):
+    path = os.path.join(plugins_dir, "probe")
     with open(path, "w") as script:
         script.write(PLUGIN.format(python=sys.executable))
     os.chmod(path, 0o755)
     return "probe"
+
+
+@pytest.fixture
+def plugin(sim):
+    return install_probe(sim.plugins_dir)
 
 
 def test_call_plugin_passes_the_session_and_args_in_argv1_and_returns_the_string(
@@ -75,6 +79,14 @@ def test_call_plugin_runs_with_the_simulator_environment(sim, x, plugin, monkeyp
     monkeypatch.setenv("XAPISIM_PROBE", "inherited")
     assert x.host.call_plugin(sim.host_refs[0], plugin, "env",
                               {"name": "XAPISIM_PROBE"}) == "inherited"
+
+
+def test_call_plugin_tells_the_child_which_host_socket_it_runs_on(pool3, session_for):
+    install_probe(pool3.plugins_dir)
+    x = session_for(pool3.socket_path(0)).xenapi
+    for index in range(3):
+        assert x.host.call_plugin(pool3.host_refs[index], "probe", "env",
+                                  {"name": "XAPISIM_SOCKET"}) == pool3.socket_path(index)
 
 
 def test_async_call_plugin_puts_the_string_in_the_task_result(sim, x, plugin):

@@ -322,7 +322,8 @@ class Api:
             self.db.get("host", host)
         if not isinstance(args, dict):
             raise ApiError("FIELD_TYPE_ERROR", "args")
-        return call_plugin(self.config["plugins_dir"], call.session.ref, plugin, fn, args)
+        env = self.config["plugin_env"](self.pool.host_refs.index(host))
+        return call_plugin(self.config["plugins_dir"], call.session.ref, plugin, fn, args, env)
 
     def assert_operation_valid(self, call, vm, op):
         assert_operation_valid(self.db, vm, op)

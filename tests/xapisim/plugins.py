@@ -4,7 +4,9 @@
 XML-RPC methodCall ``fn(session_ref, {args})``; stdout must hold a methodResponse
 whose Success value is one string. A Failure becomes the caller's error as is;
 a non-zero exit, a signal, a fault or unparsable output become
-XENAPI_PLUGIN_FAILURE. The child inherits the simulator's environment.
+XENAPI_PLUGIN_FAILURE. The child inherits the simulator's environment, plus
+XAPISIM_SOCKET and XAPISIM_HOST_UUID naming the host it runs on (where a real
+plugin would find XAPI at /var/lib/xcp/xapi).
 """
 import os
 import signal
@@ -14,7 +16,7 @@ import xmlrpc.client
 from .wire import ApiError
 
 
-def call_plugin(plugins_dir, session_ref, plugin, fn, args):
+def call_plugin(plugins_dir, session_ref, plugin, fn, args, extra_env):
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in args.items()):
         raise ApiError("FIELD_TYPE_ERROR", "args")
     try:
@@ -27,7 +29,8 @@ def call_plugin(plugins_dir, session_ref, plugin, fn, args):
     try:
         child = subprocess.Popen([os.path.join(plugins_dir, plugin), request],
                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                 stderr=subprocess.PIPE, universal_newlines=True)
+                                 stderr=subprocess.PIPE, universal_newlines=True,
+                                 env=dict(os.environ, **extra_env))
     except OSError as error:
         raise ApiError("XENAPI_PLUGIN_FAILURE", "non-zero exit", "", str(error))
     output, log = child.communicate()

@@ -52,7 +52,8 @@ class Simulator:
         self.pool = Pool(hosts)
         self.faults = Faults()
         self.api = Api(self.pool, {"password": password, "plugins_dir": self.plugins_dir,
-                                   "auth_failure_delay": auth_failure_delay})
+                                   "auth_failure_delay": auth_failure_delay,
+                                   "plugin_env": self._plugin_env})
         self._endpoints = []
         self._tcp_ports = {}
         self.running = False
@@ -209,6 +210,9 @@ class Simulator:
         """The VM's domain dies outside XAPI; power_state stays as it was."""
         with self.pool.db.lock:
             self.pool.lifecycle.kill_domain(self._vm(ref_or_uuid))
+
+    def _plugin_env(self, i):
+        return {"XAPISIM_SOCKET": self.socket_path(i), "XAPISIM_HOST_UUID": self.host_uuids[i]}
 
     def info(self):
         return {"sockets": [self.socket_path(i) for i in range(len(self.pool.host_refs))],
