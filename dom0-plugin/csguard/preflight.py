@@ -294,8 +294,8 @@ def _lookalike_aliens(refs, rows, config):
             continue
         findings.append(Finding(
             WARNING, "cloudstack-lookalike-alien",
-            f"VM {records.show(row.name)} is protected as an alien: its {near_miss}. If "
-            "CloudStack did create it, CloudStack's stops of it will fail",
+            f"csguard protects VM {records.show(row.name)} as an alien: its {near_miss}. "
+            "If CloudStack did create it, CloudStack's stops of it will fail",
             "if CloudStack created it: add its instance name to cloudstack.instance_names in "
             f"{_config_name(config)}, or allow this VM "
             f"({_override_hint(config, row.uuid, 'allow')}). If not, keep it protected and "
