@@ -254,3 +254,12 @@ def test_vm_shutdown_posts_a_vm_shutdown_message(x, vm):
     x.VM.clean_shutdown(vm)
     names = [m["name"] for m in x.message.get_all_records().values() if m["obj_uuid"] == uuid]
     assert names == ["VM_SHUTDOWN"]
+
+
+def test_power_state_reset_of_a_vm_on_a_dead_host_marks_it_halted(pool3, session_for):
+    x = session_for(pool3.socket_path(0)).xenapi
+    vm, _ = pool3.create_vm("orphan", host=1)
+    pool3.set_host_live(1, False)
+    x.VM.power_state_reset(vm)
+    assert x.VM.get_power_state(vm) == "Halted"
+    assert x.VM.get_resident_on(vm) == "OpaqueRef:NULL"

@@ -21,13 +21,12 @@ from .wire import NULL_REF, ApiError
 class Call:
     """Per-call context: which host's socket, which transport, which session."""
 
-    __slots__ = ("host_index", "session", "task", "transport")
+    __slots__ = ("host_index", "session", "transport")
 
     def __init__(self, host_index, transport):
         self.host_index = host_index
         self.transport = transport
         self.session = None
-        self.task = None
 
 
 class Method:
@@ -79,7 +78,6 @@ class Api:
     def _start_async(self, call, name, method, args):
         with self.db.lock:
             task = self.pool.create_task(name, self.pool.master_ref())
-        call.task = task
 
         def run():
             try:

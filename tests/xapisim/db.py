@@ -13,7 +13,7 @@ import time
 import uuid as uuidlib
 
 from . import schema
-from .wire import NULL_REF, ApiError, Fragment, encode
+from .wire import ApiError, Fragment, encode
 
 _CHILD_RELATIONS = {}
 for (_child, _field), (_parent, _set) in schema.RELATIONS.items():
@@ -73,12 +73,6 @@ class Database:
 
     def exists(self, cls, ref):
         return isinstance(ref, str) and ref in self.tables[cls]
-
-    def class_of(self, ref):
-        for cls, table in self.tables.items():
-            if ref in table:
-                return cls
-        return None
 
     def by_uuid(self, cls, uuid):
         ref = self.uuid_index[cls].get(uuid) if isinstance(uuid, str) else None
@@ -243,7 +237,3 @@ class Database:
             self.deleted_messages = []
             self.vm_appeared = state["vm_appeared"]
             self.blocked_first_set = state["blocked_first_set"]
-
-    def null_or(self, cls, ref):
-        """``ref`` if it names a live row of ``cls``, else the null ref."""
-        return ref if self.exists(cls, ref) else NULL_REF

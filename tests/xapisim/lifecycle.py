@@ -145,7 +145,7 @@ class Lifecycle:
         refresh_allowed_operations(self.db, ref)
         return ref
 
-    def _copy(self, vm, new_name, op, snapshot=False):
+    def _copy(self, vm, new_name, snapshot=False):
         source = self.db.get("VM", vm)
         record = copy_record(source)
         other_config = record["other_config"]
@@ -163,8 +163,7 @@ class Lifecycle:
             snapshot_of=vm if snapshot else NULL_REF,
             snapshot_time=datetime_value() if snapshot else record["snapshot_time"],
             parent=source["parent"] if snapshot else NULL_REF,
-            resident_on=NULL_REF, domid="-1",
-            power_state="Halted" if op != "checkpoint" else "Suspended")
+            resident_on=NULL_REF, domid="-1", power_state="Halted")
         if not snapshot:
             record["snapshot_time"] = schema.default_record("VM")["snapshot_time"]
         new = self.db.create("VM", record)
@@ -201,15 +200,15 @@ class Lifecycle:
 
     def clone(self, vm, new_name):
         assert_operation_valid(self.db, vm, "clone")
-        return self._copy(vm, new_name, "clone")
+        return self._copy(vm, new_name)
 
     def copy(self, vm, new_name):
         assert_operation_valid(self.db, vm, "copy")
-        return self._copy(vm, new_name, "copy")
+        return self._copy(vm, new_name)
 
     def snapshot(self, vm, new_name):
         assert_operation_valid(self.db, vm, "snapshot")
-        return self._copy(vm, new_name, "snapshot", snapshot=True)
+        return self._copy(vm, new_name, snapshot=True)
 
     def destroy(self, vm):
         """VM.destroy removes the VM and its VBDs and VIFs; the VDIs stay."""

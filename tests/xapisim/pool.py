@@ -5,7 +5,6 @@ a local SR and a network), and offers the data helpers the tests use to seed
 VMs, messages and tasks without going through XAPI's checks.
 """
 import itertools
-import threading
 
 from . import schema
 from .db import Database, new_uuid
@@ -29,7 +28,6 @@ class Pool:
         self.pool_ref = None
         self.sr_ref = None
         self.network_ref = None
-        self.task_lock = threading.Lock()
         self._bootstrap(hosts)
 
     # --- initial objects -----------------------------------------------------
@@ -88,6 +86,14 @@ class Pool:
     def set_master(self, index):
         with self.db.lock:
             self.db.update("pool", self.pool_ref, {"master": self.host_refs[index]})
+
+    def set_host_live(self, index, live):
+        """Mark a host's agent dead or alive (XAPI's host liveness, from heartbeats)."""
+        with self.db.lock:
+            if live:
+                self.dead_hosts.discard(self.host_refs[index])
+            else:
+                self.dead_hosts.add(self.host_refs[index])
 
     def host_is_live(self, host_ref):
         return self.db.exists("host", host_ref) and host_ref not in self.dead_hosts
@@ -188,7 +194,9 @@ class Pool:
                 return
             changes = {"finished": datetime_value(), "allowed_operations": [],
                        "progress": 1.0}
-            if error is None:
+            if self.db.get("task", task)["status"] == "cancelling":
+                changes.update(status="cancelled", error_info=["TASK_CANCELLED", task])
+            elif error is None:
                 changes.update(status="success", result=_task_result(result))
             else:
                 changes.update(status="failure", error_info=list(error.description))

@@ -19,7 +19,7 @@ from .server import Endpoint
 
 CONTROLS = ("create_vm", "seed_vms", "vm_record", "modify_vm", "kill_sessions", "stall",
             "drop_connection", "restart", "set_master", "call_counts", "reset_call_counts",
-            "vm_appeared_at", "blocked_op_set_at", "kill_domain", "info")
+            "vm_appeared_at", "blocked_op_set_at", "kill_domain", "set_host_live", "info")
 
 
 def short_workdir():
@@ -210,6 +210,11 @@ class Simulator:
         """The VM's domain dies outside XAPI; power_state stays as it was."""
         with self.pool.db.lock:
             self.pool.lifecycle.kill_domain(self._vm(ref_or_uuid))
+
+    def set_host_live(self, i, live=True):
+        """Host i's agent stops (or resumes) heartbeating: VM.power_state_reset of a
+        VM resident there is then allowed instead of failing with HOST_IS_LIVE."""
+        self.pool.set_host_live(i, live)
 
     def _plugin_env(self, i):
         return {"XAPISIM_SOCKET": self.socket_path(i), "XAPISIM_HOST_UUID": self.host_uuids[i]}
