@@ -275,3 +275,17 @@ def missing_blocks(sim, uuids, operations=DEFAULT_BLOCKED):
         if absent:
             missing[uuid] = absent
     return missing
+
+
+def xenapi_session(sim, host=0, originator="test"):
+    """A logged-in XenAPI.Session on host's unix socket, as another local client
+    (an admin's script, CloudStack's replay) would hold one. The unix socket avoids
+    the loopback TCP's per-call latency; any socket path works through csguard's
+    transport (XenAPI's own would turn "_" in the path into "/")."""
+    import XenAPI
+    from csguard.xapi import UnixTransport
+
+    session = XenAPI.Session("http://localhost/",
+                             transport=UnixTransport(sim.socket_path(host), 30.0))
+    session.login_with_password("root", "", "1.0", originator)
+    return session

@@ -1,0 +1,79 @@
+"""The systemd contract: a bad config starts nothing, SIGTERM exits 0 from any state,
+SIGHUP reloads (keeping the old config when the new one is bad), the watchdog is
+pinged."""
+import signal
+
+import pytest
+from xapisim import Simulator
+
+from integration.daemon_runner import DaemonRunner, missing_blocks, write_config
+
+
+@pytest.fixture
+def sim():
+    with Simulator(hosts=1) as simulator:
+        yield simulator
+
+
+def test_bad_config_starts_nothing(sim, tmp_path):
+    config = write_config(str(tmp_path), "protection:\n  mode: enforce\n  blok_operations: []\n")
+    state_dir = tmp_path / "state"
+    daemon = DaemonRunner(sim.unix_url(0), str(state_dir), config=config)
+    with daemon:
+        assert daemon.wait_exit() == 2
+    assert "blok_operations" in daemon.logs() and "line 3" in daemon.logs()
+    assert not daemon.ready
+    assert not state_dir.exists()
+
+
+def test_missing_explicit_config_starts_nothing(sim, tmp_path):
+    daemon = DaemonRunner(sim.unix_url(0), str(tmp_path / "state"),
+                          config=str(tmp_path / "absent.yaml"))
+    with daemon:
+        assert daemon.wait_exit() == 2
+    assert "absent.yaml" in daemon.logs()
+
+
+def test_sigterm_exits_zero_while_watching(sim, tmp_path):
+    with DaemonRunner(sim.unix_url(0), str(tmp_path / "state")) as daemon:
+        daemon.wait_ready()
+        daemon.wait_until(lambda: sim.call_counts().get("event.from", 0) >= 2,
+                          what="the daemon waiting in event.from")
+        assert daemon.stop() == 0
+    assert "STOPPING=1" in daemon.notifications
+    assert daemon.status_file()["role"] == "stopped"
+
+
+def test_sigterm_exits_zero_while_xapi_is_unreachable(tmp_path):
+    socket_path = str(tmp_path / "nothing-listens-here")
+    with DaemonRunner("unix://" + socket_path, str(tmp_path / "state")) as daemon:
+        daemon.wait_log("XAPI unavailable")
+        assert daemon.stop() == 0
+    assert not daemon.ready
+
+
+def test_sighup_with_bad_config_keeps_the_old_one_and_a_good_one_applies(sim, tmp_path):
+    config = write_config(str(tmp_path), "cloudstack:\n  instance_names: [VM]\n")
+    _, cloudstack_uuid = sim.create_vm("i-2-5-VM")
+    with DaemonRunner(sim.unix_url(0), str(tmp_path / "state"), config=config) as daemon:
+        daemon.wait_ready()
+        write_config(str(tmp_path), "cloudstack:\n  instance_names: VM: [\n")
+        daemon.send_signal(signal.SIGHUP)
+        daemon.wait_log("keeping the old one")
+        _, uuid = sim.create_vm("after a bad reload")
+        daemon.wait_until(lambda: not missing_blocks(sim, [uuid]), what="alien protected")
+        assert missing_blocks(sim, [cloudstack_uuid])
+
+        # A good config: instance name "PROD", so "i-2-5-VM" is no longer CloudStack's.
+        write_config(str(tmp_path), "cloudstack:\n  instance_names: [PROD]\n")
+        daemon.send_signal(signal.SIGHUP)
+        daemon.wait_until(lambda: not missing_blocks(sim, [cloudstack_uuid]),
+                          what="the reclassified VM protected")
+
+
+def test_watchdog_is_pinged(sim, tmp_path):
+    with DaemonRunner(sim.unix_url(0), str(tmp_path / "state"),
+                      env={"WATCHDOG_USEC": "1000000"}) as daemon:
+        daemon.wait_ready()
+        daemon.wait_until(lambda: len(daemon.fields("WATCHDOG")) >= 3,
+                          what="three WATCHDOG=1 pings")
