@@ -217,3 +217,12 @@ def test_event_from_on_a_pool_member_sees_changes_made_through_the_master(pool3,
     master.VM.set_name_label(vm, "seen everywhere")
     events = member.event_from(["vm"], token, 1.0)["events"]
     assert [e["snapshot"]["name_label"] for e in events] == ["seen everywhere"]
+
+
+def test_deletions_before_a_restart_are_not_reported_after_it(sim, xapi_session):
+    x = xapi_session.xenapi
+    doomed, _ = sim.create_vm("doomed", power_state="Halted")
+    token = _token(x)
+    x.VM.destroy(doomed)
+    sim.restart()
+    assert x.event_from(["vm"], token, 0.2)["events"] == []

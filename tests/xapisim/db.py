@@ -68,7 +68,8 @@ class Database:
         return row
 
     def get(self, cls, ref):
-        """The live record (callers must not mutate it; use ``update``)."""
+        """The live record. Never mutate it or its values: writes replace values
+        (``update``), so a value handed out stays valid while it is encoded."""
         return self.row(cls, ref).record
 
     def exists(self, cls, ref):
@@ -158,14 +159,14 @@ class Database:
     def _link(self, parent_cls, parent_set, parent_ref, child_ref, generation):
         parent = self.tables[parent_cls].get(parent_ref)
         if parent is not None and child_ref not in parent.record[parent_set]:
-            parent.record[parent_set].append(child_ref)
+            parent.record[parent_set] = parent.record[parent_set] + [child_ref]
             parent.modified = generation
             parent.fragment = None
 
     def _unlink(self, parent_cls, parent_set, parent_ref, child_ref, generation):
         parent = self.tables[parent_cls].get(parent_ref)
         if parent is not None and child_ref in parent.record[parent_set]:
-            parent.record[parent_set].remove(child_ref)
+            parent.record[parent_set] = [r for r in parent.record[parent_set] if r != child_ref]
             parent.modified = generation
             parent.fragment = None
 
