@@ -200,7 +200,9 @@ class Lifecycle:
 
     def clone(self, vm, new_name):
         assert_operation_valid(self.db, vm, "clone")
-        return self._copy(vm, new_name)
+        new = self._copy(vm, new_name)
+        self._message(vm, "VM_CLONED", f"cloned (new uuid: {self.db.get('VM', new)['uuid']})")
+        return new
 
     def copy(self, vm, new_name):
         assert_operation_valid(self.db, vm, "copy")
@@ -208,7 +210,9 @@ class Lifecycle:
 
     def snapshot(self, vm, new_name):
         assert_operation_valid(self.db, vm, "snapshot")
-        return self._copy(vm, new_name, snapshot=True)
+        new = self._copy(vm, new_name, snapshot=True)
+        self._message(vm, "VM_SNAPSHOTTED", "snapshotted, snapshot name: " + new_name)
+        return new
 
     def destroy(self, vm):
         """VM.destroy removes the VM and its VBDs and VIFs; the VDIs stay."""
@@ -244,6 +248,10 @@ class Lifecycle:
         self.db.update("VM", vm, changes)
         refresh_allowed_operations(self.db, vm)
 
+    def _host_label(self, host):
+        record = self.db.get("host", host)
+        return f"{record['name_label']} (uuid: {record['uuid']})"
+
     def _message(self, vm, name, body):
         record = self.db.get("VM", vm)
         self.pool.create_message(name, "5", "VM", record["uuid"],
@@ -257,7 +265,7 @@ class Lifecycle:
         else:
             self.db.get("host", host)
         self._set_power(vm, "Paused" if start_paused else "Running", host)
-        self._message(vm, "VM_STARTED", "started")
+        self._message(vm, "VM_STARTED", "started on host: " + self._host_label(host))
 
     def resume(self, vm, start_paused, force, host=None):
         assert_operation_valid(self.db, vm, "resume" if host is None else "resume_on")
@@ -267,20 +275,22 @@ class Lifecycle:
             self.db.get("host", host)
         self._set_power(vm, "Paused" if start_paused else "Running", host,
                         suspend_VDI=NULL_REF)
-        self._message(vm, "VM_RESUMED", "resumed")
+        self._message(vm, "VM_RESUMED", "resumed on host: " + self._host_label(host))
 
     def shutdown(self, vm, op):
         """clean_shutdown, hard_shutdown and shutdown."""
         assert_operation_valid(self.db, vm, op)
         self._set_power(vm, "Halted", suspend_VDI=NULL_REF)
-        self._message(vm, "VM_SHUTDOWN", "shutdown")
+        self._message(vm, "VM_SHUTDOWN",
+                      "shutdown forcibly" if op == "hard_shutdown" else "shutdown")
 
     def reboot(self, vm, op):
         assert_operation_valid(self.db, vm, op)
         record = self.db.get("VM", vm)
         self.pool.domains.pop(vm, None)
         self._set_power(vm, "Running", record["resident_on"])
-        self._message(vm, "VM_REBOOTED", "rebooted" if op == "hard_reboot" else "rebooted cleanly")
+        self._message(vm, "VM_REBOOTED",
+                      "rebooted forcibly" if op == "hard_reboot" else "rebooted cleanly")
 
     def suspend(self, vm):
         assert_operation_valid(self.db, vm, "suspend")
@@ -290,10 +300,12 @@ class Lifecycle:
     def pause(self, vm):
         assert_operation_valid(self.db, vm, "pause")
         self._set_power(vm, "Paused", self.db.get("VM", vm)["resident_on"])
+        self._message(vm, "VM_PAUSED", "paused")
 
     def unpause(self, vm):
         assert_operation_valid(self.db, vm, "unpause")
         self._set_power(vm, "Running", self.db.get("VM", vm)["resident_on"])
+        self._message(vm, "VM_UNPAUSED", "unpaused")
 
     def power_state_reset(self, vm):
         """Mark a VM Halted without asking blocked_operations (``xapi_vm.ml``).
