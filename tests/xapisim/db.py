@@ -57,7 +57,6 @@ class Database:
         self.deleted_messages = []  # (generation, ref)
         self.vm_appeared = {}       # VM uuid -> time.time() of creation
         self.blocked_first_set = {}  # (VM uuid, op) -> time.time() the key first appeared
-        self.write_hooks = []       # callables(cls, ref, record, changed field names)
 
     # --- reading -------------------------------------------------------------
 
@@ -116,7 +115,7 @@ class Database:
         self.uuid_index[cls][record["uuid"]] = ref
         for field, parent_cls, parent_set in _CHILD_RELATIONS.get(cls, ()):
             self._link(parent_cls, parent_set, record[field], ref, generation)
-        self._after_write(cls, ref, record, set(record))
+        self._after_write(cls, record, set(record))
         if notify:
             self.changed.notify_all()
         return ref
@@ -136,7 +135,7 @@ class Database:
             record[field] = value
         row.modified = generation
         row.fragment = None
-        self._after_write(cls, ref, record, set(changes))
+        self._after_write(cls, record, set(changes))
         self.changed.notify_all()
 
     def touch(self, cls, ref):
@@ -170,7 +169,7 @@ class Database:
             parent.modified = generation
             parent.fragment = None
 
-    def _after_write(self, cls, ref, record, fields):
+    def _after_write(self, cls, record, fields):
         now = time.time()
         if cls == "VM":
             uuid = record["uuid"]
@@ -178,8 +177,6 @@ class Database:
             if "blocked_operations" in fields:
                 for op in record["blocked_operations"]:
                     self.blocked_first_set.setdefault((uuid, op), now)
-        for hook in self.write_hooks:
-            hook(cls, ref, record, fields)
 
     # --- messages (kept outside the tables, as XAPI keeps them on disk) -------
 
