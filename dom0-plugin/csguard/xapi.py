@@ -12,10 +12,12 @@ Every call is bounded by a socket timeout, including the connect. XenAPI's own
 unix-socket transport turns "_" into "/" in the path and has no timeout, so this
 module carries small transports of its own.
 
-XenAPI's Session silently logs in again when a call fails with SESSION_INVALID.
-That hides a lost session from the caller, who may then miss that a full resync is
-due; `Xapi` notices the changed session handle and raises `XapiUnavailable`
-instead of returning the result.
+XenAPI's Session silently logs in again when a call fails with SESSION_INVALID
+and repeats the call. That hides a lost session from the caller, who then misses
+that a full resync is due, and a repeated event.from waits its whole timeout
+before anyone notices. `Xapi` makes the Session forget how it logged in (so it
+also keeps no password in memory): SESSION_INVALID then surfaces at once, as
+`XapiUnavailable`.
 """
 import http.client
 import logging
@@ -61,8 +63,26 @@ class XapiUnavailable(Exception):
     """XAPI cannot be reached, did not answer in time, or our session is gone."""
 
 
+class _SlimUnmarshaller(xmlrpc.client.Unmarshaller):
+    """Passes each struct through `reduce` as soon as it is parsed, so an answer
+    with 5,000 VM records never holds 5,000 full records at once."""
+
+    dispatch = dict(xmlrpc.client.Unmarshaller.dispatch)  # noqa: RUF012 (xmlrpc's own design)
+
+    def __init__(self, reduce):
+        xmlrpc.client.Unmarshaller.__init__(self)
+        self._reduce = reduce
+
+    def end_struct(self, data):
+        xmlrpc.client.Unmarshaller.end_struct(self, data)
+        self._stack[-1] = self._reduce(self._stack[-1])
+
+    dispatch["struct"] = end_struct
+
+
 class _TimeoutMixin:
-    """A transport whose connect and every request are bounded by `timeout`.
+    """A transport whose connect and every request are bounded by `timeout`,
+    and whose answers' structs go through `reduce_struct` while being parsed.
 
     The xmlrpc transport keeps one HTTP/1.1 connection open; the timeout is
     re-applied to its socket before each request, so one call can be given a
@@ -70,6 +90,13 @@ class _TimeoutMixin:
     """
 
     timeout = 30.0
+    reduce_struct = None
+
+    def getparser(self):
+        if self.reduce_struct is None:
+            return super().getparser()
+        unmarshaller = _SlimUnmarshaller(self.reduce_struct)
+        return xmlrpc.client.ExpatParser(unmarshaller), unmarshaller
 
     def send_request(self, host, handler, request_body, debug):
         connection = self.make_connection(host)
@@ -137,6 +164,8 @@ class HttpsTransport(_TimeoutMixin, xmlrpc.client.SafeTransport):
         return connection
 
 
+# XenAPI's Fault for SESSION_INVALID when it has no login to repeat.
+_NOT_LOGGED_IN = 401
 _WIRE_ERRORS = (
     OSError,  # includes socket.timeout and refused/reset connections
     http.client.HTTPException,
@@ -180,6 +209,7 @@ class Xapi:
         self._credentials = credentials or ("root", "")
         self._session = _session_for(url, self.timeout)
         self._transport = self._session.transport
+        self._transport.reduce_struct = self._slim_if_vm
         self._handle = None
         self._owns_session = True
         self._vm_fields = tuple(sys.intern(f) for f in vm_fields)
@@ -215,6 +245,8 @@ class Xapi:
         except _WIRE_ERRORS as e:
             raise XapiUnavailable(f"cannot log in to XAPI at {self.shown_url}: {_describe(e)}")
         self._handle = self._session._session
+        self._session.last_login_method = None
+        self._session.last_login_params = None
 
     def logout(self):
         """Log out if we logged in; never raises, never waits long."""
@@ -225,10 +257,12 @@ class Xapi:
         self.close()  # an interrupted call may have left the connection mid-request
         self._transport.timeout = LOGOUT_TIMEOUT
         try:
-            self._session.xenapi.session.logout()
-        except (XenAPI.Failure, *_WIRE_ERRORS) as e:
+            # The raw call: XenAPI's own logout needs the login it was made to forget.
+            getattr(self._session, "session.logout")(self._session._session)
+        except _WIRE_ERRORS as e:
             _log.debug("logout failed (the session ends anyway): %s", _describe(e))
         finally:
+            self._session._session = None
             self.close()
 
     def close(self):
@@ -244,13 +278,14 @@ class Xapi:
             result = self._session.xenapi_request(name, args)
         except XenAPI.Failure as e:
             raise XapiError(e.details)
+        except xmlrpc.client.Fault as e:
+            if e.faultCode != _NOT_LOGGED_IN:
+                raise XapiUnavailable(f"XAPI call {name} failed: {_describe(e)}")
+            raise XapiUnavailable(f"the XAPI session is no longer valid (SESSION_INVALID) "
+                                  f"during {name}")
         except _WIRE_ERRORS as e:
             self.close()
             raise XapiUnavailable(f"XAPI call {name} failed: {_describe(e)}")
-        if self._session._session != self._handle:
-            self._handle = self._session._session
-            raise XapiUnavailable("XAPI session was invalidated (SESSION_INVALID) "
-                                  f"during {name}")
         return result
 
     def this_host(self):
@@ -264,8 +299,7 @@ class Xapi:
 
     def vm_records(self):
         """{ref: record} of every VM, reduced to the fields we keep."""
-        records = self.call("VM.get_all_records")
-        return {ref: self.slim_vm(rec) for ref, rec in records.items()}
+        return self.call("VM.get_all_records")
 
     def event_from(self, classes, token, timeout):
         """(events, token): events since `token` ("" = everything, as adds).
@@ -276,11 +310,7 @@ class Xapi:
         timeout = float(timeout)
         result = self.call("event.from", list(classes), token, timeout,
                            timeout=timeout + max(EVENT_MARGIN, self.timeout))
-        events = result["events"]
-        for event in events:
-            if event.get("class") == "vm" and event.get("snapshot"):
-                event["snapshot"] = self.slim_vm(event["snapshot"])
-        return events, result["token"]
+        return result["events"], result["token"]
 
     def apply(self, vm_ref, writes):
         """Make the `writes` (plan.Write) on one VM; returns how many were done.
@@ -302,8 +332,18 @@ class Xapi:
             done += 1
         return done
 
+    def _slim_if_vm(self, struct):
+        """Every VM record in any answer is reduced while it is parsed."""
+        if "is_control_domain" in struct and "is_a_template" in struct:
+            return self.slim_vm(struct)
+        return struct
+
     def slim_vm(self, record):
-        """The record with only the fields (and other_config keys) we keep."""
+        """The record with only the fields (and other_config keys) we keep.
+
+        Keys are interned and a protected VM's identical block reasons share one
+        string: a 5,000-VM cache is mostly these small strings.
+        """
         slim = {}
         for field in self._vm_fields:
             if field in record:
@@ -311,8 +351,15 @@ class Xapi:
         other = slim.get("other_config")
         if other:
             slim["other_config"] = {
-                k: v for k, v in other.items()
+                sys.intern(k): v for k, v in other.items()
                 if k.startswith(OWN_KEY_PREFIX) or k in self._other_config_keys
+            }
+        blocked = slim.get("blocked_operations")
+        if blocked:
+            reasons = {}
+            slim["blocked_operations"] = {
+                sys.intern(op): reasons.setdefault(reason, reason)
+                for op, reason in blocked.items()
             }
         return slim
 
