@@ -1,6 +1,7 @@
 """Test controls of the simulator (outside the XAPI namespace) and the standalone mode."""
 import http.client
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -10,7 +11,7 @@ import time
 
 import pytest
 import XenAPI
-from xapisim.simulator import short_workdir
+from xapisim.simulator import Simulator, short_workdir
 from xapisim.testing import control, failure_of, unix_session
 
 TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -170,3 +171,13 @@ def test_xenapi_own_uds_transport_works_with_the_default_socket_paths(sim):
         assert session.xenapi.session.get_this_host(session.handle) == sim.host_refs[0]
     finally:
         session.xenapi.session.logout()
+
+
+def test_a_socket_path_too_long_for_unix_sockets_is_refused_with_advice():
+    workdir = short_workdir()
+    try:
+        simulator = Simulator(workdir=workdir, unix_socket=os.path.join(workdir, "x" * 120))
+        with pytest.raises(ValueError, match="limit is 107.*mkdtemp"):
+            simulator.start()
+    finally:
+        shutil.rmtree(workdir)

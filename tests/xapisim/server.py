@@ -16,6 +16,8 @@ from . import wire
 from .api import Call
 from .wire import ApiError
 
+MAX_UNIX_PATH = 107
+
 
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
@@ -123,6 +125,11 @@ class Endpoint:
 
     @classmethod
     def unix(cls, simulator, host_index, path):
+        size = len(path.encode())
+        if size > MAX_UNIX_PATH:
+            raise ValueError(
+                f"unix socket path {path!r} is {size} bytes, the limit is {MAX_UNIX_PATH}:"
+                " use a short directory, e.g. tempfile.mkdtemp(prefix='xs-', dir='/tmp')")
         if os.path.exists(path):
             os.unlink(path)
         return cls(simulator, host_index, "unix", _UnixServer(path, _Handler))

@@ -38,6 +38,14 @@ def short_workdir():
 
 
 class Simulator:
+    """A pool of ``hosts`` XAPI hosts sharing one database.
+
+    ``workdir`` (default: a fresh short /tmp/xs-* directory, removed on stop) holds
+    the sockets, ``state.db`` and ``plugins/``; ``tcp`` adds a loopback TCP port per
+    host, where login checks root/``password``. Use as a context manager or
+    ``start()``/``stop()``.
+    """
+
     def __init__(self, hosts=1, workdir=None, plugins_dir=None, tcp=True, password="xenroot",
                  unix_socket=None, port=0, auth_failure_delay=0.0):
         if hosts < 1:
@@ -61,10 +69,14 @@ class Simulator:
     # --- lifecycle -----------------------------------------------------------
 
     def start(self):
-        for i in range(len(self.pool.host_refs)):
-            self._endpoints.append(Endpoint.unix(self, i, self.socket_path(i)))
-            if self.tcp:
-                self._endpoints.append(self._open_tcp(i))
+        try:
+            for i in range(len(self.pool.host_refs)):
+                self._endpoints.append(Endpoint.unix(self, i, self.socket_path(i)))
+                if self.tcp:
+                    self._endpoints.append(self._open_tcp(i))
+        except BaseException:
+            self._close()
+            raise
         self.running = True
         return self
 
