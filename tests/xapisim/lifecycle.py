@@ -10,7 +10,7 @@ import random
 
 from . import schema
 from .db import copy_record, new_uuid
-from .wire import NULL_REF, ApiError, datetime_value
+from .wire import EPOCH, NULL_REF, ApiError, datetime_value
 
 ALL_STATES = ("Halted", "Paused", "Suspended", "Running")
 
@@ -162,6 +162,8 @@ class Lifecycle:
         return ref
 
     def _copy(self, vm, new_name, snapshot=False):
+        """The new VM of clone, copy or snapshot (``xapi_vm_clone.ml``): unblocked,
+        Halted, with its own disks and network interfaces."""
         source = self.db.get("VM", vm)
         record = copy_record(source)
         other_config = record["other_config"]
@@ -177,11 +179,9 @@ class Lifecycle:
             children=[], is_a_template=snapshot or source["is_a_template"],
             is_default_template=False, is_a_snapshot=snapshot,
             snapshot_of=vm if snapshot else NULL_REF,
-            snapshot_time=datetime_value() if snapshot else record["snapshot_time"],
+            snapshot_time=datetime_value() if snapshot else EPOCH,
             parent=source["parent"] if snapshot else NULL_REF,
             resident_on=NULL_REF, domid="-1", power_state="Halted")
-        if not snapshot:
-            record["snapshot_time"] = schema.default_record("VM")["snapshot_time"]
         new = self.db.create("VM", record)
         for vbd in list(source["VBDs"]):
             self._copy_vbd(vbd, new, snapshot)
@@ -199,7 +199,7 @@ class Lifecycle:
             vdi_rec = copy_record(self.db.get("VDI", vdi))
             vdi_rec.update(uuid=new_uuid(), VBDs=[], snapshots=[], is_a_snapshot=snapshot,
                            snapshot_of=vdi if snapshot else NULL_REF,
-                           snapshot_time=datetime_value() if snapshot else vdi_rec["snapshot_time"])
+                           snapshot_time=datetime_value() if snapshot else EPOCH)
             vdi_rec["location"] = vdi_rec["uuid"]
             vdi = self.db.create("VDI", vdi_rec)
         vbd_rec.update(uuid=new_uuid(), VM=new_vm, VDI=vdi, currently_attached=False,
