@@ -110,6 +110,10 @@ class Pool:
         if power_state not in ("Running", "Halted", "Paused", "Suspended"):
             raise ValueError("power_state must be Running, Halted, Paused or Suspended,"
                              f" not {power_state!r}")
+        for what, index in (("host", host), ("affinity", affinity)):
+            if index is not None and index not in range(len(self.host_refs)):
+                raise ValueError(f"{what}={index!r} is not a host number of this pool"
+                                 f" (0..{len(self.host_refs) - 1})")
         db = self.db
         with db.lock:
             host_ref = self.host_refs[host]
