@@ -86,7 +86,7 @@ def test_cloudstack_creation_sequence_never_blocks_the_new_vm(sim, daemon, sessi
     assert records.KEY_VERDICT not in sim.vm_record(uuid)["other_config"]
 
 
-def test_rename_reclassifies_both_ways_and_keeps_foreign_entries(sim, daemon):
+def test_rename_reclassifies_both_ways_and_keeps_foreign_entries(sim, daemon, session):
     ref, uuid = sim.create_vm("web01", blocked_operations={"destroy": "true"})
     daemon.wait_until(lambda: protected(sim, uuid), what="web01 protected")
 
@@ -95,6 +95,8 @@ def test_rename_reclassifies_both_ways_and_keeps_foreign_entries(sim, daemon):
     record = sim.vm_record(uuid)
     assert record["blocked_operations"] == {"destroy": "true"}
     assert records.KEY_VERDICT not in record["other_config"]
+    daemon.wait_until(lambda: messages(session, "CSGUARD_VM_UNPROTECTED", uuid),
+                      what="CSGUARD_VM_UNPROTECTED message")
 
     sim.modify_vm(ref, "name_label", "web01")
     daemon.wait_until(lambda: protected(sim, uuid), what="web01 protected again")

@@ -1,6 +1,7 @@
 """The systemd contract: a bad config starts nothing, SIGTERM exits 0 from any state,
 SIGHUP reloads (keeping the old config when the new one is bad), the watchdog is
 pinged."""
+import os
 import signal
 
 import pytest
@@ -69,6 +70,27 @@ def test_sighup_with_bad_config_keeps_the_old_one_and_a_good_one_applies(sim, tm
         daemon.send_signal(signal.SIGHUP)
         daemon.wait_until(lambda: not missing_blocks(sim, [cloudstack_uuid]),
                           what="the reclassified VM protected")
+
+
+def test_journal_lines_carry_a_priority_and_no_timestamp(sim, tmp_path):
+    with DaemonRunner(sim.unix_url(0), str(tmp_path / "state"), log_level="info",
+                      env={"JOURNAL_STREAM": "8:12345"}) as daemon:
+        daemon.wait_ready()
+    lines = daemon.logs().splitlines()
+    assert lines[0].startswith("<6>csguard ")
+    assert all(line[:3] in ("<6>", "<4>", "<3>") for line in lines)
+
+
+def test_http_url_with_a_credentials_file(sim, tmp_path):
+    credentials = write_config(str(tmp_path), "root\nxenroot\n", name="credentials")
+    os.chmod(credentials, 0o600)
+    config = write_config(str(tmp_path), f"xapi:\n  url: {sim.tcp_url}\n"
+                                         f"  credentials_file: {credentials}\n")
+    _, uuid = sim.create_vm("remote alien")
+    with DaemonRunner(sim.tcp_url, str(tmp_path / "state"), config=config) as daemon:
+        daemon.wait_ready()
+        assert not missing_blocks(sim, [uuid])
+    assert "xenroot" not in daemon.logs()
 
 
 def test_watchdog_is_pinged(sim, tmp_path):
