@@ -8,7 +8,6 @@ import json
 import math
 import os
 import subprocess
-import time
 
 from . import latency
 from .adoption import pythonpath
@@ -34,20 +33,20 @@ def _finish(process):
     return [json.loads(line) for line in output.splitlines() if line.strip()]
 
 
-def idle_load(python, sim, interval, runs, baseline_cpu_rate):
-    """Calls and master CPU per hour at the real interval, with nothing to protect."""
+def idle_load(python, sim, interval, runs):
+    """Calls and bytes the pool master sends, per hour at the real interval, with
+    nothing to protect."""
     before = sim.call_counts()
-    cpu = sim.cpu_seconds()
-    started = time.time()
+    sent = sim.bytes_sent()
     done = _finish(_start(python, sim, interval, runs))
-    master_cpu = sim.cpu_seconds() - cpu - baseline_cpu_rate * (time.time() - started)
+    sent = sim.bytes_sent() - sent
     calls = counts_since(before, sim.call_counts())
     per_hour = 3600.0 / REAL_INTERVAL / len(done)
     seconds = [run["end"] - run["start"] for run in done]
     return {"runs": len(done), "run_seconds": max(seconds),
             "calls_per_hour": sum(calls.values()) * per_hour,
             "writes_per_hour": write_calls(calls) * per_hour,
-            "master_cpu_s_per_hour": max(0.0, master_cpu) * per_hour}
+            "master_mb_sent_per_hour": sent * per_hour / 1e6}
 
 
 def scaled_latencies(times, runs, interval):

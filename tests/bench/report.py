@@ -48,7 +48,13 @@ def _s(seconds):
 
 
 def _x(ratio):
-    return "-" if ratio is None else f"{ratio:.2f}x" if ratio >= 0.01 else f"{ratio:.1e}x"
+    if ratio is None:
+        return "-"
+    return f"{ratio:.2f}x" if ratio >= 0.01 or ratio == 0 else f"{ratio:.1e}x"
+
+
+def _mb(value):
+    return f"{value:.3f}" if value < 1 else f"{value:,.1f}"
 
 
 def _n(value):
@@ -94,16 +100,16 @@ def table(results):
     row("  XAPI calls / writes", lambda s: "{} / {}".format(
         _n(s["steady"]["calls_per_1000"]), _n(s["steady"]["writes_per_1000"])))
     row("  daemon CPU s", lambda s: _s(s["steady"]["cpu_s_per_1000"]))
-    section("Load per hour with nothing changing (calls / master CPU s)")
+    section("XAPI load per hour, nothing changing (calls / MB the master sends)")
     row("  csguard", lambda s: "{} / {}".format(
         _n(s["load_per_hour"]["csguard_idle"]["calls_per_hour"]),
-        _s(s["load_per_hour"]["csguard_idle"]["master_cpu_s_per_hour"])))
+        _mb(s["load_per_hour"]["csguard_idle"]["master_mb_sent_per_hour"])))
     row("  cron poller, 60 s", lambda s: "{} / {}".format(
         _n(s["load_per_hour"]["poller_idle"]["calls_per_hour"]),
-        _s(s["load_per_hour"]["poller_idle"]["master_cpu_s_per_hour"])))
+        _mb(s["load_per_hour"]["poller_idle"]["master_mb_sent_per_hour"])))
     row("  csguard / poller", lambda s: "{} / {}".format(
         _x(s["csguard_to_poller"]["calls_per_hour"]),
-        _x(s["csguard_to_poller"]["master_cpu_per_hour"])))
+        _x(s["csguard_to_poller"]["master_bytes_per_hour"])))
     section(f"Memory, Python {pythons['daemon']} (MB: steady RSS / peak)")
     row("  csguard daemon", lambda s: "{:.1f} / {:.1f}".format(
         s["memory"]["daemon"]["rss_mb"], s["memory"]["daemon"]["peak_mb"]))
@@ -113,9 +119,10 @@ def table(results):
     width = max(len(label) for label, cells in rows if cells is not None) + 2
     column = max(14, max(len(c) for _, cells in rows if cells for c in cells) + 2)
     lines = [
-        "csguard benchmark: {} cores, {}, {} GB RAM; daemon on Python {}; simulator and "
-        "bench on Python {}".format(machine["cores"], machine["cpu"], machine["memory_gb"],
-                                    pythons["daemon"], pythons["simulator_and_bench"]),
+        "csguard benchmark: {} cores, {}, {} GB RAM (load average {:.1f} at the start); "
+        "daemon on Python {}; simulator and bench on Python {}".format(
+            machine["cores"], machine["cpu"], machine["memory_gb"], machine["load_average"],
+            pythons["daemon"], pythons["simulator_and_bench"]),
         "",
         " " * width + "".join(f"{s['vms']:,} VMs".rjust(column) for s in sizes),
     ]

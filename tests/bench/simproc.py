@@ -11,7 +11,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import xmlrpc.client
 
 from . import procstat
@@ -86,11 +85,8 @@ class SimProcess:
     def cpu_seconds(self):
         return procstat.cpu_seconds(self.process.pid)
 
-    def idle_cpu_rate(self, seconds):
-        """CPU seconds per second the simulator spends with no client calling."""
-        before = self.cpu_seconds()
-        time.sleep(seconds)
-        return (self.cpu_seconds() - before) / seconds
+    def bytes_sent(self):
+        return procstat.bytes_written(self.process.pid)
 
     def call_counts(self):
         return self.control.sim.call_counts()

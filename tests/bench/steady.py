@@ -56,16 +56,15 @@ def measure(sim, daemon, uuids, count, rate):
             "calls_by_method": calls}
 
 
-def idle(sim, daemon, seconds, baseline_cpu_rate):
-    """XAPI calls and simulator (pool master) CPU per hour with nothing changing;
-    the simulator's own idle CPU rate (`baseline_cpu_rate`) is taken off."""
+def idle(sim, daemon, seconds):
+    """XAPI calls and bytes the pool master sends, per hour, with nothing changing."""
     before = sim.call_counts()
-    sim_cpu = sim.cpu_seconds()
+    sent = sim.bytes_sent()
     cpu = daemon.cpu_seconds()
     time.sleep(seconds)
+    sent = sim.bytes_sent() - sent
     calls = counts_since(before, sim.call_counts())
-    master_cpu = sim.cpu_seconds() - sim_cpu - baseline_cpu_rate * seconds
     scale = 3600.0 / seconds
     return {"seconds": seconds, "calls_per_hour": sum(calls.values()) * scale,
-            "master_cpu_s_per_hour": max(0.0, master_cpu) * scale,
+            "master_mb_sent_per_hour": sent * scale / 1e6,
             "daemon_cpu_s_per_hour": (daemon.cpu_seconds() - cpu) * scale}

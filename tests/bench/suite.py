@@ -18,13 +18,11 @@ from .simproc import SimProcess
 
 Settings = collections.namedtuple("Settings", [
     "sizes", "pythons", "new_aliens", "alien_rate", "modifications", "modification_rate",
-    "idle_seconds", "poller_interval", "poller_idle_runs", "probe_writes",
-    "baseline_seconds"])
+    "idle_seconds", "poller_interval", "poller_idle_runs", "probe_writes"])
 
 DEFAULTS = Settings(sizes=(100, 1000, 5000), pythons=(), new_aliens=200, alien_rate=20.0,
                     modifications=1000, modification_rate=200.0, idle_seconds=30.0,
-                    poller_interval=3.0, poller_idle_runs=3, probe_writes=200,
-                    baseline_seconds=2.0)
+                    poller_interval=3.0, poller_idle_runs=3, probe_writes=200)
 
 
 def python_version(python):
@@ -53,7 +51,6 @@ def csguard_and_poller(python, size, settings, log):
     result = {}
     with SimProcess() as sim:
         uuids = workload.seed(sim, size)
-        baseline = sim.idle_cpu_rate(settings.baseline_seconds)
         log(f"  {size} VMs: csguard adoption")
         daemon, result["adoption"] = adoption.daemon_adoption(
             python, sim, workload.aliens(uuids))
@@ -65,14 +62,14 @@ def csguard_and_poller(python, size, settings, log):
             result["latency"], _ = latency.measure(sim, settings.new_aliens,
                                                    settings.alien_rate, "new-alien")
             log(f"  {size} VMs: idle load ({settings.idle_seconds:g} s)")
-            result["idle"] = steady.idle(sim, daemon, settings.idle_seconds, baseline)
+            result["idle"] = steady.idle(sim, daemon, settings.idle_seconds)
             result["memory"] = daemon.memory_mb()
         finally:
             daemon.stop()
         result["bare_listing_memory"] = memory.bare_listing(python, sim)
         log(f"  {size} VMs: cron-style poller")
         result["poller_idle"] = alternative.idle_load(
-            python, sim, settings.poller_interval, settings.poller_idle_runs, baseline)
+            python, sim, settings.poller_interval, settings.poller_idle_runs)
         result["poller_latency"] = alternative.latencies(
             python, sim, settings.poller_interval, settings.new_aliens, settings.alien_rate)
     return result
@@ -130,8 +127,8 @@ def measure_size(python, size, settings, log):
             "latency_p99": _ratio(csguard_latency["p99"], poller_latency["p99"]),
             "calls_per_hour": _ratio(run["idle"]["calls_per_hour"],
                                      run["poller_idle"]["calls_per_hour"]),
-            "master_cpu_per_hour": _ratio(run["idle"]["master_cpu_s_per_hour"],
-                                          run["poller_idle"]["master_cpu_s_per_hour"]),
+            "master_bytes_per_hour": _ratio(run["idle"]["master_mb_sent_per_hour"],
+                                            run["poller_idle"]["master_mb_sent_per_hour"]),
         },
     }
 
