@@ -87,18 +87,21 @@ class Backoff:
 
 
 class Daemon:
-    def __init__(self, config, load_config, notifier=None, messenger=None):
+    """The daemon's state: the VM cache, each VM's verdict, the leadership."""
+
+    def __init__(self, config, load_config):
         """`load_config()` returns a new Config (or raises ConfigError) on SIGHUP."""
         self.config = config
         self._credentials = credentials_for(config)
         self._load_config = load_config
-        self.notifier = notifier or sdnotify.SystemdNotifier()
-        self.messenger = messenger or report.Messenger()
+        self.notifier = sdnotify.SystemdNotifier()
+        self.messenger = report.Messenger()
         self.status = report.StatusFile(config.state_dir)
         self.role = ROLE_CONNECTING
         self.leader = False
         self.ready = False
         self.this_host = None
+        self.host_uuid = None
         self.master = None
         self.pool_uuid = None
         self.vms = {}            # ref -> slim record
@@ -156,17 +159,16 @@ class Daemon:
         usec = os.environ.get("WATCHDOG_USEC")
         pid = os.environ.get("WATCHDOG_PID")
         if not usec or (pid and pid != str(os.getpid())):
-            return None
+            return
         try:
             interval = int(usec) / 1e6
         except ValueError:
             log.warning("ignoring WATCHDOG_USEC=%r: not a number of microseconds", usec)
-            return None
+            return
         self._watchdog_interval = interval
         thread = threading.Thread(target=self._watchdog_loop, args=(interval / 2.0,),
                                   name="watchdog", daemon=True)
         thread.start()
-        return interval
 
     def _watchdog_loop(self, period):
         while not self._watchdog_stop.wait(period):
@@ -243,6 +245,7 @@ class Daemon:
         self._beat(config.call_timeout * 2)
         xapi.login()
         self.this_host = xapi.this_host()
+        self.host_uuid = xapi.call("host.get_uuid", self.this_host)
         return xapi
 
     def _connection_lost(self, error):
@@ -256,7 +259,7 @@ class Daemon:
             log.debug("still no XAPI: %s", text)
         self.leader = False
         self._set_role(ROLE_CONNECTING, f"disconnected: {text}")
-        self._flush_status()
+        self._flush_status(force=True)
 
     def _resync(self, xapi):
         """The listing: every VM, the pool and tasks in one event.from call, then a
@@ -360,9 +363,16 @@ class Daemon:
             self._set_role(ROLE_LEADER, "connected")
             self._reconcile_all(xapi, "takeover")
         else:
-            log.warning("this host is no longer the pool master (now %s): csguard stops "
-                        "writing and stands by", self.master)
+            log.warning("this host is no longer the pool master (now host %s): csguard "
+                        "stops writing and stands by", self._host_name(xapi, self.master))
             self._set_role(ROLE_STANDBY, "connected")
+
+    def _host_name(self, xapi, ref):
+        """A host's name for a log line; its ref if XAPI cannot say."""
+        try:
+            return records.show(xapi.call("host.get_name_label", ref))
+        except XapiError:
+            return ref
 
     def _task_event(self, xapi, event):
         """A failed task whose error is one of our blocks is a blocked attempt."""
@@ -543,7 +553,8 @@ class Daemon:
     def _flush_status(self, force=False):
         counts = self._kind_counts()
         self.status.update(
-            mode=self.config.mode, host=self.this_host, xapi_url=shown_url(self.config.xapi_url),
+            mode=self.config.mode, host_uuid=self.host_uuid,
+            xapi_url=shown_url(self.config.xapi_url),
             counts={kind: counts[kind] for kind in (
                 classify.ALIEN, classify.CLOUDSTACK, classify.EXEMPT, classify.IGNORED)},
             protected=self._counts[(classify.ALIEN, True)],

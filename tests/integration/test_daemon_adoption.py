@@ -141,6 +141,7 @@ def test_status_file_reports_role_counts_and_identity(pool, tmp_path):
             what="status.json with 130 protected VMs")
         assert status["pid"] == daemon.pid
         assert status["role"] == "leader"
+        assert status["host_uuid"] == sim.host_uuids[0]
         assert status["mode"] == "enforce"
         assert status["connection"] == "connected"
         assert status["counts"] == {"alien": 130, "cloudstack": 50, "exempt": 0,
