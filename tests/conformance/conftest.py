@@ -1,14 +1,29 @@
 """Fixtures for the conformance tests: the XenAPI proxy, a raw XML-RPC proxy, VMs."""
+import contextlib
 import xmlrpc.client
 
 import pytest
-from xapisim.testing import UnixTransport
+import XenAPI
+from xapisim.testing import UnixTransport, tcp_session
 
 
 @pytest.fixture
 def x(xapi_session):
     """``session.xenapi`` of a real XenAPI session on host 0's unix socket."""
     return xapi_session.xenapi
+
+
+@pytest.fixture(params=["unix", "tcp"])
+def x_both(request, sim, xapi_session):
+    """Like ``x``, once over the unix socket and once over TCP (root + password):
+    modules whose facts must hold on both transports alias ``x`` to this."""
+    if request.param == "unix":
+        yield xapi_session.xenapi
+        return
+    session = tcp_session(sim.tcp_url, originator="tests")
+    yield session.xenapi
+    with contextlib.suppress(OSError, XenAPI.Failure):
+        session.xenapi.session.logout()
 
 
 @pytest.fixture

@@ -3,7 +3,14 @@ import re
 import threading
 import time
 
+import pytest
 from xapisim.testing import failure_of
+
+
+@pytest.fixture
+def x(x_both):
+    """Every fact in this module is checked over the unix socket and over TCP."""
+    return x_both
 
 
 def _token(x, classes=("vm",)):

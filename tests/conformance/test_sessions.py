@@ -64,8 +64,8 @@ def test_get_this_host_is_the_host_whose_socket_was_used(pool3, session_for):
         assert session.xenapi.session.get_this_host(session.handle) == pool3.host_refs[index]
 
 
-def test_session_keeps_its_originator(x, xapi_session):
-    assert x.session.get_originator(xapi_session.handle) == "tests"
+def test_session_keeps_its_originator(xapi_session):
+    assert xapi_session.xenapi.session.get_originator(xapi_session.handle) == "tests"
 
 
 def test_sessions_are_capped_at_500_per_originator_oldest_destroyed_first(sim, raw):

@@ -8,6 +8,12 @@ BLOCKABLE_ON_A_RUNNING_VM = ["clean_shutdown", "hard_shutdown", "shutdown", "cle
                              "hard_reboot", "suspend", "pause"]
 
 
+@pytest.fixture
+def x(x_both):
+    """Every fact in this module is checked over the unix socket and over TCP."""
+    return x_both
+
+
 def test_blocked_destroy_fails_with_operation_blocked_and_the_stored_reason(sim, x):
     vm, _ = sim.create_vm("halted", power_state="Halted")
     x.VM.add_to_blocked_operations(vm, "destroy", "csguard: protected; unblock with ...")

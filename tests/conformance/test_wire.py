@@ -3,8 +3,15 @@ import http.client
 import socket
 import xmlrpc.client
 
+import pytest
 import XenAPI
 from xapisim.testing import failure_of
+
+
+@pytest.fixture
+def x(x_both):
+    """Every fact in this module is checked over the unix socket and over TCP."""
+    return x_both
 
 
 def test_success_reply_is_a_status_struct_with_value(raw, raw_session):
