@@ -181,3 +181,11 @@ def test_a_socket_path_too_long_for_unix_sockets_is_refused_with_advice():
             simulator.start()
     finally:
         shutil.rmtree(workdir)
+
+
+def test_modify_object_writes_read_only_fields_of_any_class(sim, x):
+    host = sim.host_refs[0]
+    sim.modify_object("host", host, "software_version", {"product_version": "6.0.2"})
+    assert x.host.get_software_version(host) == {"product_version": "6.0.2"}
+    with pytest.raises(KeyError, match="no field"):
+        sim.modify_object("host", host, "colour", "blue")

@@ -11,14 +11,14 @@ import threading
 import time
 import xmlrpc.client
 
-from . import wire
+from . import schema, wire
 from .api import Api
 from .controls import Faults
 from .pool import Pool
 from .server import Endpoint
 
-CONTROLS = ("create_vm", "seed_vms", "vm_record", "modify_vm", "kill_sessions", "stall",
-            "drop_connection", "restart", "set_master", "call_counts", "reset_call_counts",
+CONTROLS = ("create_vm", "seed_vms", "vm_record", "modify_vm", "modify_object",
+            "kill_sessions", "stall", "drop_connection", "restart", "set_master", "call_counts", "reset_call_counts",
             "vm_appeared_at", "blocked_op_set_at", "kill_domain", "set_host_live", "info")
 
 
@@ -169,9 +169,22 @@ class Simulator:
 
     def modify_vm(self, ref_or_uuid, field, value):
         """Write a VM field as another XAPI client would (events, allowed_operations)."""
-        with self.pool.db.lock:
-            ref = self._vm(ref_or_uuid)
-            self.api.write("VM", ref, {field: self.api.coerce("VM", field, value)})
+        self.modify_object("VM", ref_or_uuid, field, value)
+
+    def modify_object(self, cls, ref_or_uuid, field, value):
+        """Write any field of any object, read-only ones included, as XAPI itself
+        would (e.g. a host's software_version); produces events like a real change."""
+        db = self.pool.db
+        if cls not in db.tables:
+            raise KeyError(f"no class {cls!r}; classes: {', '.join(db.tables)}")
+        if field not in schema.FIELDS[cls]:
+            raise KeyError(f"{cls} has no field {field!r}")
+        with db.lock:
+            ref = ref_or_uuid if db.exists(cls, ref_or_uuid) else db.uuid_index[cls].get(
+                ref_or_uuid)
+            if ref is None:
+                raise KeyError(f"no {cls} with ref or uuid {ref_or_uuid!r}")
+            self.api.write(cls, ref, {field: self.api.coerce(cls, field, value)})
 
     def _vm(self, ref_or_uuid):
         ref = self.pool.resolve_vm(ref_or_uuid)
