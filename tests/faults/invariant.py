@@ -1,7 +1,7 @@
 """The one invariant every fault test ends with, and the pool it is checked on.
 
 After a fault clears, within RECOVERY_BOUND seconds:
-- every alien carries a block on every configured operation;
+- every alien carries a block on every configured operation, and its verdict record;
 - no CloudStack VM carries a csguard entry or verdict record;
 - every foreign blocked_operations entry (Xen Orchestra's "true", an admin's text)
   is still there, unchanged;
@@ -81,6 +81,12 @@ class Watched:
             first = min(missing)
             problems.append(f"{len(missing)} aliens not fully blocked, e.g. {first} "
                             f"lacks {missing[first]}")
+        unrecorded = [uuid for uuid in self.aliens if uuid not in missing and (
+            records.parse_verdict(sim.vm_record(uuid)["other_config"].get(
+                records.KEY_VERDICT)) or ("",))[0] != "alien"]
+        if unrecorded:
+            problems.append(f"{len(unrecorded)} protected aliens lack the verdict record, "
+                            f"e.g. {unrecorded[0]}")
         for uuid in self.cloudstack:
             record = sim.vm_record(uuid)
             ours = [op for op, reason in record["blocked_operations"].items()
