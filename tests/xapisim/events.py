@@ -14,8 +14,8 @@ import time
 
 from .wire import ApiError
 
-BATCH_DELAY = 0.05
-BACKOFF_START = 0.005
+BATCH_DELAY = 0.05                # xapi_globs event_from_delay: before and between looks
+BACKOFF_START = BATCH_DELAY / 8   # Throttle.Batching: 2 x (between / 16), doubling up to 50 ms
 INVALID_TIMEOUT = 24 * 3600.0
 
 
