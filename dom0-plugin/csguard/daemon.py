@@ -450,7 +450,10 @@ class Daemon:
             self._expiries[ref] = expiry
 
     def _report_change(self, xapi, vm, verdict, writes, batch):
-        added = [w.key for w in writes if w.call == plan.ADD_BLOCK]
+        """Log and announce a VM that gained blocks it lacked or lost ours; a mere
+        rewrite of our own entry's text is no news."""
+        before = vm.get("blocked_operations") or {}
+        added = [w.key for w in writes if w.call == plan.ADD_BLOCK and w.key not in before]
         removed = [w.key for w in writes if w.call == plan.REMOVE_BLOCK]
         name = records.show(vm.get("name_label"))
         if verdict.kind == classify.ALIEN and added:

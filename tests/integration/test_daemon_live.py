@@ -103,6 +103,16 @@ def test_rename_reclassifies_both_ways_and_keeps_foreign_entries(sim, daemon, se
     assert sim.vm_record(uuid)["blocked_operations"]["destroy"] == "true"
 
 
+def test_our_old_wording_is_rewritten_without_announcing_news(sim, daemon, session):
+    _, uuid = sim.create_vm("guarded by an older csguard", blocked_operations={
+        op: "csguard: older wording" for op in DEFAULT_BLOCKED})
+    current = records.blocked_reason(uuid)
+    daemon.wait_until(lambda: set(our_entries(sim, uuid).values()) == {current},
+                      what="our entries rewritten")
+    sentinel(sim, daemon)
+    assert messages(session, "CSGUARD_VM_PROTECTED", uuid) == []
+
+
 def test_unrelated_modifications_cause_no_writes(sim, daemon):
     refs = [sim.create_vm(f"alien {i}")[0] for i in range(10)]
     refs += [sim.create_vm(f"i-2-{i}-VM")[0] for i in range(10)]
