@@ -189,3 +189,9 @@ def test_modify_object_writes_read_only_fields_of_any_class(sim, x):
     assert x.host.get_software_version(host) == {"product_version": "6.0.2"}
     with pytest.raises(KeyError, match="no field"):
         sim.modify_object("host", host, "colour", "blue")
+
+
+def test_simctl_returns_none_as_nil(sim):
+    ctl = control(sim.socket_path(0))
+    _ref, uuid = ctl.sim.create_vm("fresh", {})
+    assert ctl.sim.blocked_op_set_at(uuid, "destroy") is None

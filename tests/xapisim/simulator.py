@@ -259,11 +259,11 @@ class Simulator:
                 raise ValueError(f"unknown control {method!r}; known: sim.{known}")
             if name == "restart":
                 threading.Thread(target=self.restart, args=params, daemon=True).start()
-                return wire.plain_response("")
+                return wire.plain_response(None)
             if name == "create_vm" and params and isinstance(params[-1], dict):
                 result = getattr(self, name)(*params[:-1], **params[-1])
             else:
                 result = getattr(self, name)(*params)
-            return wire.plain_response(result if result is not None else "")
+            return wire.plain_response(result)
         except Exception as error:  # noqa: BLE001 - reported to the control client as a fault
             return wire.fault_response(1, f"{type(error).__name__}: {error}")
