@@ -141,3 +141,27 @@ def test_master_change_hands_over_writing(pool, tmp_path):
         aliens.append(ignored)
         assert_invariant(sim, aliens, cloudstack, [first])
         first.wait_status("leader")
+
+
+def test_connection_dropped_during_adoption(pool, config, tmp_path):
+    sim, aliens, cloudstack = pool
+    sim.drop_connection("VM.add_to_blocked_operations", count=3)
+    with DaemonRunner(sim.unix_url(0), str(tmp_path / "state"), config=config) as daemon:
+        daemon.wait_ready()
+        assert_invariant(sim, aliens, cloudstack, [daemon])
+        daemon.wait_log("XAPI call VM.add_to_blocked_operations failed")
+
+
+def test_killed_during_adoption_then_restarted(tmp_path):
+    with Simulator(hosts=1) as sim:
+        aliens = [uuid for _, uuid in sim.seed_vms(
+            [{"name_label": f"alien {i}"} for i in range(1000)])]
+        first = DaemonRunner(sim.unix_url(0), str(tmp_path / "state"))
+        with first:
+            first.wait_until(lambda: sim.call_counts().get("VM.add_to_blocked_operations", 0)
+                             > 100, what="adoption under way")
+            first.kill()
+        with DaemonRunner(sim.unix_url(0), str(tmp_path / "state")) as second:
+            second.wait_ready()
+            assert missing_blocks(sim, aliens) == {}
+
