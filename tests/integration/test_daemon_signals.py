@@ -45,6 +45,16 @@ def test_sigterm_exits_zero_while_watching(sim, tmp_path):
     assert daemon.status_file()["role"] == "stopped"
 
 
+def test_sigterm_exits_zero_while_a_call_hangs(sim, tmp_path):
+    with DaemonRunner(sim.unix_url(0), str(tmp_path / "state")) as daemon:
+        daemon.wait_ready()
+        sim.stall(60.0)  # longer than the runner waits for an exit
+        sim.create_vm("written during the stall")
+        daemon.wait_until(lambda: sim.call_counts().get("VM.add_to_blocked_operations"),
+                          what="a write under way")
+        assert daemon.stop() == 0
+
+
 def test_sigterm_exits_zero_while_xapi_is_unreachable(tmp_path):
     socket_path = str(tmp_path / "nothing-listens-here")
     with DaemonRunner("unix://" + socket_path, str(tmp_path / "state")) as daemon:
