@@ -8,7 +8,8 @@ After a fault clears, within RECOVERY_BOUND seconds:
 - each daemon runs: one that died is restarted the way systemd's Restart=on-failure
   would (only after a non-zero exit or a signal; a clean exit would leave the pool
   unprotected, so it fails the test);
-- its log holds one clear line about what happened, and no traceback.
+- its log holds one clear line about what happened (within the same bound), and no
+  traceback.
 """
 import re
 import time
@@ -204,11 +205,17 @@ def assert_recovered(sim, watched, fleet, said, levels=("WARNING", "ERROR"), spe
             assert log_lines(fleet.logs(index), levels) == [], fleet.current[index].log_tail()
         return None
     pattern = re.compile(said)
-    logged = log_lines(fleet.logs(speaker), levels)
-    matching = [message for _, message in logged if pattern.search(message)]
-    assert matching, (f"no {'/'.join(levels)} log line of daemon {speaker} matches {said!r}; "
-                      "it logged:\n" + "\n".join(message for _, message in logged))
-    return matching[0]
+
+    def found():
+        return [message for _, message in log_lines(fleet.logs(speaker), levels)
+                if pattern.search(message)]
+
+    try:
+        return wait_for(found, timeout=bound, what=f"a {'/'.join(levels)} log line matching "
+                        f"{said!r}", daemons=[fleet.current[speaker]], interval=0.2)[0]
+    except DaemonError as error:
+        logged = "\n".join(message for _, message in log_lines(fleet.logs(speaker), levels))
+        raise DaemonError(f"{error}\nit logged at those levels:\n{logged}") from None
 
 def wait_for_calls(sim, method, count, timeout=60.0):
     """Block until the simulator has received `count` calls of `method`: how a test
