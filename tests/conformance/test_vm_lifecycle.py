@@ -108,7 +108,7 @@ def test_destroy_removes_vbds_and_vifs_but_keeps_vdis(sim, x):
     assert all(x.VDI.get_VBDs(vdi) == [] for vdi in vdis)
 
 
-def test_destroy_of_a_control_domain_is_not_allowed(sim, x):
+def test_destroy_of_a_running_control_domain_fails_with_vm_bad_power_state(sim, x):
     dom0 = x.host.get_control_domain(sim.host_refs[0])
     assert failure_of(x.VM.destroy, dom0)[0] == "VM_BAD_POWER_STATE"
 
