@@ -33,7 +33,8 @@ XO_DELETION = {"destroy": "true"}
 ADMIN_NOTE = {"hard_shutdown": "bob: firmware update running, ask before stopping"}
 CLOUDSTACK_FOREIGN = {"pool_migrate": "admin: pinned to this host"}
 
-_LINE = re.compile(r"^\S+ (DEBUG|INFO|WARNING|ERROR|CRITICAL) (.*)$")
+# One line of the daemon log as DaemonRunner captures it (no JOURNAL_STREAM).
+LOG_LINE = re.compile(r"^\S+ (DEBUG|INFO|WARNING|ERROR|CRITICAL) (.*)$")
 
 
 class Watched:
@@ -175,7 +176,7 @@ def log_lines(text, levels=("WARNING", "ERROR")):
     """[(level, message)] of the log lines in `text` at the given levels."""
     found = []
     for line in text.splitlines():
-        match = _LINE.match(line)
+        match = LOG_LINE.match(line)
         if match and match.group(1) in levels:
             found.append((match.group(1), match.group(2)))
     return found
