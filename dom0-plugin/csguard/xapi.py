@@ -28,7 +28,7 @@ import xmlrpc.client
 
 import XenAPI
 
-from csguard import classify
+from csguard import classify, records
 
 _log = logging.getLogger("csguard")
 
@@ -41,7 +41,7 @@ EVENT_MARGIN = 5.0
 LOGOUT_TIMEOUT = 2.0
 
 # other_config keys starting with this are csguard's own and always kept.
-OWN_KEY_PREFIX = "csguard:"
+OWN_KEY_PREFIX = records.MARKER + ":"
 
 
 class XapiError(Exception):
