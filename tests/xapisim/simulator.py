@@ -135,6 +135,9 @@ class Simulator:
         return self._tcp_ports.get(i)
 
     def host_tcp_url(self, i):
+        if i not in self._tcp_ports:
+            raise RuntimeError("no TCP port: the simulator was created with tcp=False"
+                               if not self.tcp else "no TCP port yet: call start() first")
         return f"http://{self.host_address(i)}:{self._tcp_ports[i]}/"
 
     @property
