@@ -84,6 +84,14 @@ def _seed(sim, watched, prefix):
 def test_hostile_vm_data_never_prevents_protection(sim, fleet, tmp_path):
     watched = Watched()
     watched.cloudstack += [sim.create_vm(name)[1] for name in CLOUDSTACK_NAMES]
+    lookalike = {"destroy": " csguard: leading space", "pause": "csguard-ish", "suspend": ""}
+    _, near = sim.create_vm("i-2-8-VM", blocked_operations=lookalike)
+    watched.cloudstack.append(near)
+    watched.foreign[near] = lookalike
+    # The marker is what makes an entry csguard's: one written by anyone else with it
+    # is taken for csguard's own and removed from a CloudStack VM.
+    _, marked = sim.create_vm("i-2-9-VM", blocked_operations={"destroy": "csguard: by hand"})
+    watched.cloudstack.append(marked)
     first = _seed(sim, watched, "adopted ")
     daemon = fleet.start(sim.unix_url(0), str(tmp_path / "state"))
     daemon.wait_ready()
