@@ -65,6 +65,8 @@ def parse_args(argv):
                         "packages: the first runs every measurement (use dom0's 3.6), the "
                         "others repeat the memory measurement at the largest size "
                         "(default: the oldest and newest of .tox/py3*/bin/python and this one)")
+    parser.add_argument("--repeats", type=int, default=d.repeats,
+                        help="adoption runs per size and client (the median counts)")
     parser.add_argument("--new-aliens", type=int, default=d.new_aliens,
                         help="aliens created for the latency measurement")
     parser.add_argument("--alien-rate", type=float, default=d.alien_rate,
@@ -92,7 +94,8 @@ def parse_args(argv):
                          "cachetools, sdnotify) found in .tox or running this; create the "
                          "tox environments (make test) or pass --pythons")
     args.settings = suite.DEFAULTS._replace(
-        sizes=args.sizes, pythons=tuple(pythons), new_aliens=args.new_aliens,
+        sizes=args.sizes, pythons=tuple(pythons), repeats=args.repeats,
+        new_aliens=args.new_aliens,
         alien_rate=args.alien_rate, modifications=args.modifications,
         modification_rate=args.modification_rate, idle_seconds=args.idle_seconds,
         poller_interval=args.poller_interval)

@@ -50,11 +50,11 @@ def bare_adoption(python, sim):
 
 
 class Daemon:
-    """csguard's daemon under `python`, with its own state directory."""
+    """csguard's daemon under `python` on XAPI at `url`, with its own state directory."""
 
-    def __init__(self, python, sim):
+    def __init__(self, python, url):
         self.state_dir = tempfile.mkdtemp(prefix="cgb-", dir="/tmp")
-        self.runner = DaemonRunner(sim.url, self.state_dir, python=python, log_level="info",
+        self.runner = DaemonRunner(url, self.state_dir, python=python, log_level="info",
                                    env=pythonpath())
         self.started_at = None
         self.ready_at = None
@@ -91,7 +91,7 @@ class Daemon:
 def daemon_adoption(python, sim, alien_uuids):
     """Start the daemon on a freshly seeded pool; returns (running Daemon, results)."""
     sim.reset_call_counts()
-    daemon = Daemon(python, sim).start()
+    daemon = Daemon(python, sim.url).start()
     try:
         seconds = daemon.wait_ready()
         calls = sim.call_counts()
@@ -103,3 +103,15 @@ def daemon_adoption(python, sim, alien_uuids):
                     "writes": write_calls(calls), "calls_by_method": calls,
                     "unprotected_aliens": len(unprotected),
                     "memory": daemon.memory_mb()}
+
+
+def median_run(runs):
+    """The run with the median time, with every run's time and the most calls seen
+    (repeats smooth out other load on the machine; calls do not vary)."""
+    ordered = sorted(runs, key=lambda r: r["seconds"])
+    median = dict(ordered[len(ordered) // 2])
+    median.update(seconds_runs=[r["seconds"] for r in runs],
+                  calls=max(r["calls"] for r in runs))
+    if "unprotected_aliens" in median:
+        median["unprotected_aliens"] = max(r["unprotected_aliens"] for r in runs)
+    return median

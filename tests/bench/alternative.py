@@ -11,15 +11,16 @@ import subprocess
 
 from . import latency
 from .adoption import pythonpath
+from .meter import Meter
 from .simproc import counts_since, write_calls
 from .stats import summary
 
 REAL_INTERVAL = 60.0
 
 
-def _start(python, sim, interval, runs):
+def _start(python, socket_path, interval, runs):
     return subprocess.Popen(
-        [python, "-m", "bench.cron", sim.socket_path, "--interval", str(interval),
+        [python, "-m", "bench.cron", socket_path, "--interval", str(interval),
          "--runs", str(runs)],
         env=dict(os.environ, **pythonpath()), stdout=subprocess.PIPE,
         universal_newlines=True)
@@ -36,11 +37,11 @@ def _finish(process):
 def idle_load(python, sim, interval, runs):
     """Calls and bytes the pool master sends, per hour at the real interval, with
     nothing to protect."""
-    before = sim.call_counts()
-    sent = sim.bytes_sent()
-    done = _finish(_start(python, sim, interval, runs))
-    sent = sim.bytes_sent() - sent
-    calls = counts_since(before, sim.call_counts())
+    with Meter(sim.socket_path) as meter:
+        before = sim.call_counts()
+        done = _finish(_start(python, meter.socket_path, interval, runs))
+        calls = counts_since(before, sim.call_counts())
+        sent = meter.bytes_sent()
     per_hour = 3600.0 / REAL_INTERVAL / len(done)
     seconds = [run["end"] - run["start"] for run in done]
     return {"runs": len(done), "run_seconds": max(seconds),
@@ -69,7 +70,7 @@ def scaled_latencies(times, runs, interval):
 def latencies(python, sim, interval, count, rate):
     """New aliens at `rate`/s while the poller runs; latencies scaled to 60 s."""
     runs = math.ceil(count / float(rate) / interval) + 2
-    process = _start(python, sim, interval, runs)
+    process = _start(python, sim.socket_path, interval, runs)
     first_run = json.loads(process.stdout.readline())
     uuids = latency.create_aliens(sim, count, rate, "cron-era-alien")
     done = [first_run] + _finish(process)

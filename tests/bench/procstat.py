@@ -14,16 +14,6 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
-def bytes_written(pid):
-    """Bytes the process has handed to write/send so far (wchar): for the simulator,
-    what it sent its clients."""
-    with open(f"/proc/{pid}/io") as f:
-        for line in f:
-            if line.startswith("wchar:"):
-                return int(line.split()[1])
-    raise RuntimeError(f"/proc/{pid}/io has no wchar line")
-
-
 def memory_mb(pid="self"):
     """{"rss_mb": VmRSS, "peak_mb": VmHWM} of the process, in MiB."""
     values = {}

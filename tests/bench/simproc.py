@@ -85,9 +85,6 @@ class SimProcess:
     def cpu_seconds(self):
         return procstat.cpu_seconds(self.process.pid)
 
-    def bytes_sent(self):
-        return procstat.bytes_written(self.process.pid)
-
     def call_counts(self):
         return self.control.sim.call_counts()
 

@@ -4,11 +4,14 @@ The changes are the everyday noise of a pool: memory targets moving and other
 tools writing their own other_config keys, spread over aliens (which carry
 csguard's verdict record, kept intact) and CloudStack VMs, at a steady rate.
 Whatever XAPI calls, writes and CPU seconds the daemon spends meanwhile is the
-price of watching; writes must be zero.
+price of watching; writes must be zero. And with nothing changing at all, what
+it costs the pool master per hour.
 """
 import time
 
 from . import workload
+from .adoption import Daemon
+from .meter import Meter
 from .simproc import counts_since, write_calls
 
 TARGETS = 100
@@ -56,15 +59,26 @@ def measure(sim, daemon, uuids, count, rate):
             "calls_by_method": calls}
 
 
-def idle(sim, daemon, seconds):
-    """XAPI calls and bytes the pool master sends, per hour, with nothing changing."""
-    before = sim.call_counts()
-    sent = sim.bytes_sent()
-    cpu = daemon.cpu_seconds()
-    time.sleep(seconds)
-    sent = sim.bytes_sent() - sent
-    calls = counts_since(before, sim.call_counts())
+def idle(python, sim, seconds):
+    """XAPI calls and bytes the pool master sends, per hour, with nothing changing.
+
+    A daemon of its own, started through the byte meter on the already protected
+    pool, is watched for `seconds` once it is ready."""
+    with Meter(sim.socket_path) as meter:
+        daemon = Daemon(python, meter.url).start()
+        try:
+            daemon.wait_ready()
+            time.sleep(SETTLE)
+            before = sim.call_counts()
+            sent = meter.bytes_sent()
+            cpu = daemon.cpu_seconds()
+            time.sleep(seconds)
+            sent = meter.bytes_sent() - sent
+            calls = counts_since(before, sim.call_counts())
+            cpu = daemon.cpu_seconds() - cpu
+        finally:
+            daemon.stop()
     scale = 3600.0 / seconds
     return {"seconds": seconds, "calls_per_hour": sum(calls.values()) * scale,
             "master_mb_sent_per_hour": sent * scale / 1e6,
-            "daemon_cpu_s_per_hour": (daemon.cpu_seconds() - cpu) * scale}
+            "daemon_cpu_s_per_hour": cpu * scale}

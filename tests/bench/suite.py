@@ -1,10 +1,12 @@
 """One benchmark run: every measurement at every pool size, as one results dict.
 
-Per size, two identically seeded pools, each in a fresh simulator process:
-pool A for the yardsticks (the bare adoption client, then the write probe),
-pool B for csguard (adoption, steady state, protection latency, idle load,
-memory) and then, with csguard stopped, the cron-style poller. At the largest
-size the daemon's memory is measured again under each further interpreter.
+Every pool is seeded identically in a fresh simulator process. Per size:
+adoption, repeated, alternating the bare client (whose first pool also takes the
+write probe) and csguard on fresh pools; then one pool for csguard's steady
+state, protection latency and memory, its idle load (a second daemon, through
+the byte meter), and, with csguard stopped, the cron-style poller. At the
+largest size the daemon's memory is measured again under each further
+interpreter.
 """
 import collections
 import subprocess
@@ -17,12 +19,14 @@ from . import adoption, alternative, latency, memory, procstat, steady, workload
 from .simproc import SimProcess
 
 Settings = collections.namedtuple("Settings", [
-    "sizes", "pythons", "new_aliens", "alien_rate", "modifications", "modification_rate",
-    "idle_seconds", "poller_interval", "poller_idle_runs", "probe_writes"])
+    "sizes", "pythons", "repeats", "new_aliens", "alien_rate", "modifications",
+    "modification_rate", "idle_seconds", "poller_interval", "poller_idle_runs",
+    "probe_writes"])
 
-DEFAULTS = Settings(sizes=(100, 1000, 5000), pythons=(), new_aliens=200, alien_rate=20.0,
-                    modifications=1000, modification_rate=200.0, idle_seconds=30.0,
-                    poller_interval=3.0, poller_idle_runs=3, probe_writes=200)
+DEFAULTS = Settings(sizes=(100, 1000, 5000), pythons=(), repeats=3, new_aliens=200,
+                    alien_rate=20.0, modifications=1000, modification_rate=200.0,
+                    idle_seconds=30.0, poller_interval=3.0, poller_idle_runs=3,
+                    probe_writes=200)
 
 
 def python_version(python):
@@ -35,25 +39,31 @@ def _ratio(a, b):
     return a / b if a is not None and b else None
 
 
-def yardsticks(python, size, settings):
-    """Pool A: the bare adoption client, then the cost of one write."""
-    with SimProcess() as sim:
-        workload.seed(sim, size)
-        bare = adoption.bare_adoption(python, sim)
-        probe, _ = adoption.run_bare(python, sim, "probe", "--count",
-                                     str(settings.probe_writes))
-    return bare, probe
+def adoptions(python, size, settings):
+    """(bare client, csguard, write probe): medians over `repeats` fresh pools each."""
+    bare_runs, daemon_runs, probe = [], [], None
+    for _ in range(settings.repeats):
+        with SimProcess() as sim:
+            workload.seed(sim, size)
+            bare_runs.append(adoption.bare_adoption(python, sim))
+            if probe is None:
+                probe, _ = adoption.run_bare(python, sim, "probe", "--count",
+                                             str(settings.probe_writes))
+        with SimProcess() as sim:
+            uuids = workload.seed(sim, size)
+            daemon, result = adoption.daemon_adoption(python, sim, workload.aliens(uuids))
+            daemon.stop()
+            daemon_runs.append(result)
+    return adoption.median_run(bare_runs), adoption.median_run(daemon_runs), probe
 
 
 def csguard_and_poller(python, size, settings, log):
-    """Pool B: csguard's adoption, steady state, latency, idle load and memory,
-    then (csguard stopped) the poller's idle load and latency."""
+    """csguard's steady state, latency, memory and idle load, then the poller's."""
     result = {}
     with SimProcess() as sim:
         uuids = workload.seed(sim, size)
-        log(f"  {size} VMs: csguard adoption")
-        daemon, result["adoption"] = adoption.daemon_adoption(
-            python, sim, workload.aliens(uuids))
+        daemon, adopted = adoption.daemon_adoption(python, sim, workload.aliens(uuids))
+        result["unprotected_after_adoption"] = adopted["unprotected_aliens"]
         try:
             log(f"  {size} VMs: steady state ({settings.modifications} unrelated changes)")
             result["steady"] = steady.measure(sim, daemon, uuids, settings.modifications,
@@ -61,11 +71,11 @@ def csguard_and_poller(python, size, settings, log):
             log(f"  {size} VMs: protection latency ({settings.new_aliens} new aliens)")
             result["latency"], _ = latency.measure(sim, settings.new_aliens,
                                                    settings.alien_rate, "new-alien")
-            log(f"  {size} VMs: idle load ({settings.idle_seconds:g} s)")
-            result["idle"] = steady.idle(sim, daemon, settings.idle_seconds)
             result["memory"] = daemon.memory_mb()
         finally:
             daemon.stop()
+        log(f"  {size} VMs: idle load ({settings.idle_seconds:g} s)")
+        result["idle"] = steady.idle(python, sim, settings.idle_seconds)
         result["bare_listing_memory"] = memory.bare_listing(python, sim)
         log(f"  {size} VMs: cron-style poller")
         result["poller_idle"] = alternative.idle_load(
@@ -94,13 +104,14 @@ def memory_under(python, size, settings):
 
 
 def measure_size(python, size, settings, log):
-    log(f"{size} VMs: yardsticks (bare client, one write)")
-    bare, probe = yardsticks(python, size, settings)
+    log(f"{size} VMs: adoption, {settings.repeats} x (bare client, csguard)")
+    bare, adopted, probe = adoptions(python, size, settings)
     run = csguard_and_poller(python, size, settings, log)
     floor = BATCH_DELAY + probe["median_s"]
     csguard_latency = run["latency"]["all_blocks"]
     poller_latency = run["poller_latency"]["all_blocks"]
-    adopted = run["adoption"]
+    adopted["unprotected_aliens"] = max(adopted["unprotected_aliens"],
+                                        run["unprotected_after_adoption"])
     return {
         "vms": size,
         "aliens": workload.alien_count(size),
@@ -134,7 +145,7 @@ def measure_size(python, size, settings, log):
 
 
 def run(settings, log=lambda line: print(line, file=sys.stderr, flush=True)):
-    """Every measurement; returns the results dict (see bench.report for the goals)."""
+    """Every measurement; returns the results dict (bench.report judges the goals)."""
     pythons = list(settings.pythons)
     versions = {p: python_version(p) for p in pythons}
     primary = pythons[0]
