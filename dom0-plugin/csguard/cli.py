@@ -53,9 +53,11 @@ _UNITS = collections.OrderedDict([("w", 604800), ("d", 86400), ("h", 3600), ("m"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _KINDS = (classify.ALIEN, classify.CLOUDSTACK, classify.EXEMPT, classify.IGNORED)
 _BOOLEANS = {"true": True, "false": False}
-# What the commands read of a VM record: classify/plan's fields plus what vm-list shows.
+# What the commands read of a VM record: classify/plan's fields plus what vm-list
+# and preflight show.
 VM_FIELDS = tuple(collections.OrderedDict.fromkeys(
-    classify.FIELDS + ("uuid", "name_label", "power_state", "blocked_operations")))
+    classify.FIELDS + ("uuid", "name_label", "power_state", "blocked_operations")
+    + preflight.VM_FIELDS))
 
 
 class CommandError(Exception):
@@ -880,8 +882,9 @@ def _credentials(url, config):
 def xapi_options(config):
     """Xapi keyword arguments: keep what the commands read of VM records, including
     a configured override key outside csguard's own "csguard:" keys."""
+    override = (config.override_key,) if config.override_key else ()
     return {"vm_fields": VM_FIELDS,
-            "other_config_keys": (config.override_key,) if config.override_key else ()}
+            "other_config_keys": override + preflight.OTHER_CONFIG_KEYS}
 
 
 def connect(url, credentials, config):

@@ -556,6 +556,14 @@ def _table(header, rows):
 
 # ---------------------------------------------------------------- reading the pool
 
+# What analyse reads of a VM record beyond classify's fields, and the
+# other_config keys it needs (CloudStack 4.3+ marks its VMs with vm_uuid): the
+# CLI keeps these when it slims VM records.
+VM_FIELDS = ("uuid", "name_label", "power_state", "blocked_operations", "affinity",
+             "resident_on")
+OTHER_CONFIG_KEYS = ("vm_uuid",)
+
+
 def collect(xapi):
     """Read what analyse needs: full VM and host records (affinity, resident_on and
     software_version are not in the daemon's slim records), the pool, and each
