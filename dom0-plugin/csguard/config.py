@@ -503,9 +503,6 @@ def _check_together(values):
         raise _Invalid("is the same as overrides.protect.tag; use two different tags",
                        field="allow_tag")
     remote = not values["xapi_url"].startswith("unix://")
-    if remote and values["credentials_file"] is None:
-        raise _Invalid("an http(s) URL needs xapi.credentials_file (a chmod 600 file with "
-                       "the user name and password)", field="xapi_url")
     if not remote and values["credentials_file"] is not None:
         raise _Invalid("is only used with an http(s) xapi.url: the local socket needs no "
                        "password; remove it", field="credentials_file")
@@ -530,6 +527,11 @@ def _warnings(values):
             warnings.append(f"cloudstack.name_patterns: {records.show(pattern.pattern)} "
                             "matches the empty name and maybe every name, so it may leave "
                             "VMs unprotected")
+    if not values["xapi_url"].startswith("unix://") and values["credentials_file"] is None:
+        warnings.append("xapi.url is http(s) and xapi.credentials_file is not set: csguard "
+                        "logs in as root with an empty password, which XAPI refuses unless "
+                        "root has none; set xapi.credentials_file (a chmod 600 file with the "
+                        "user name and password)")
     if values["mode"] == "audit":
         warnings.append("protection.mode is audit: VMs are classified and reported, "
                         "nothing is blocked")

@@ -109,3 +109,18 @@ def test_watchdog_is_pinged(sim, tmp_path):
         daemon.wait_ready()
         daemon.wait_until(lambda: len(daemon.fields("WATCHDOG")) >= 3,
                           what="three WATCHDOG=1 pings")
+
+
+def test_http_url_alone_logs_in_as_root_and_warns_about_credentials(tmp_path):
+    with Simulator(hosts=1, password=None) as open_sim:
+        _, uuid = open_sim.create_vm("remote alien")
+        with DaemonRunner(open_sim.tcp_url, str(tmp_path / "state")) as daemon:
+            daemon.wait_ready()
+            assert not missing_blocks(open_sim, [uuid])
+        assert "xapi.credentials_file is not set" in daemon.logs()
+
+
+def test_http_url_refused_login_is_reported_and_retried(sim, tmp_path):
+    with DaemonRunner(sim.tcp_url, str(tmp_path / "state")) as daemon:
+        daemon.wait_log("SESSION_AUTHENTICATION_FAILED")
+        assert daemon.running and not daemon.ready

@@ -162,6 +162,7 @@ def test_vm_operations_is_xapis_enum():
      "clean_shutdown is not blocked"),
     ("protection: {mode: audit}", "nothing is blocked"),
     ("cloudstack: {name_patterns: ['.*']}", "matches the empty name"),
+    ("xapi: {url: 'http://10.0.0.1/'}", "xapi.credentials_file is not set"),
 ])
 def test_warnings(text, warning):
     cfg = parse(text)
@@ -268,7 +269,6 @@ ERRORS = [
     ("protection:\n  block_operations: [[destroy]]\n", 2, "protection.block_operations",
      "operations are names, not a list"),
     # xapi
-    ("xapi:\n  url: http://10.0.0.1/\n", 2, "xapi.url", "needs xapi.credentials_file"),
     ("xapi:\n  credentials_file: /etc/csguard/secret\n", 2, "xapi.credentials_file",
      "only used with an http(s) xapi.url"),
     ("xapi:\n  url: unix://var/lib/xcp/xapi\n", 2, "xapi.url", "absolute socket path"),
@@ -423,6 +423,12 @@ def test_overrides_keep_the_source_and_recompute_warnings():
     assert any("nothing is blocked" in w for w in cfg.warnings)
 
 
+def test_a_remote_url_override_without_credentials_is_accepted_with_a_warning():
+    cfg = Config().with_overrides(xapi_url="http://127.0.0.1:8080/")
+    assert cfg.xapi_url == "http://127.0.0.1:8080/" and cfg.credentials_file is None
+    assert any("xapi.credentials_file is not set" in w for w in cfg.warnings)
+
+
 def test_a_remote_url_override_with_its_credentials_file():
     cfg = Config().with_overrides(xapi_url="http://127.0.0.1:8080/",
                                   credentials_file="/tmp/creds")
@@ -431,7 +437,6 @@ def test_a_remote_url_override_with_its_credentials_file():
 
 @pytest.mark.parametrize("fields, key, problem", [
     ({"xapi_url": "tcp://x"}, "xapi_url", "must be unix:///path/to/socket"),
-    ({"xapi_url": "http://127.0.0.1:8080/"}, "xapi_url", "needs xapi.credentials_file"),
     ({"state_dir": "relative"}, "state_dir", "must be an absolute path"),
     ({"mode": "off"}, "mode", "use one of enforce, audit"),
     ({"call_timeout": 0}, "call_timeout", "positive"),

@@ -23,7 +23,8 @@ def parse_args(argv):
     parser.add_argument("--workdir", help="where state.db and plugins/ live "
                                           "(default: a fresh /tmp/xs-* directory)")
     parser.add_argument("--plugins-dir", help="host plugins directory (default WORKDIR/plugins)")
-    parser.add_argument("--password", default="xenroot", help="root password for TCP logins")
+    parser.add_argument("--password", help="root password checked by TCP logins "
+                        "(default: any user and password are accepted)")
     parser.add_argument("--seed-demo", action="store_true",
                         help="add a few demo VMs: CloudStack-named ones and aliens")
     args = parser.parse_args(argv)

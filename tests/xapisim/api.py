@@ -301,7 +301,8 @@ class Api:
             if pool.master_ref() != host_ref:
                 raise ApiError("HOST_IS_SLAVE",
                                self.db.get("host", pool.master_ref())["address"])
-            if user != "root" or password != self.config["password"]:
+            wanted = self.config["password"]
+            if wanted is not None and (user != "root" or password != wanted):
                 time.sleep(self.config["auth_failure_delay"])
                 raise ApiError("SESSION_AUTHENTICATION_FAILED", user,
                                "Authentication failure")

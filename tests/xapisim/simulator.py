@@ -42,7 +42,7 @@ class Simulator:
 
     ``workdir`` (default: a fresh short /tmp/xs-* directory, removed on stop) holds
     the sockets, ``state.db`` and ``plugins/``; ``tcp`` adds a loopback TCP port per
-    host, where login checks root/``password``. Use as a context manager or
+    host, where login checks root/``password`` (None: any credentials). Use as a context manager or
     ``start()``/``stop()``.
     """
 
