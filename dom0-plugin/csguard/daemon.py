@@ -230,8 +230,10 @@ class Daemon:
             self.leader = False
             self._set_role(ROLE_CONNECTING, "recovering from an internal error")
         finally:
+            # Also after a failed login, or a SIGHUP in the backoff sleep would take
+            # the never-connected client for a live session and ask it to reconnect.
+            self._xapi = None
             if xapi is not None:
-                self._xapi = None
                 xapi.logout()
         return self._backoff.next_delay()
 
