@@ -5,6 +5,9 @@ protecting a burst of new ones), then checks the shared invariant.
 Faults while the daemon idles in event.from (sessions killed, restart, stall,
 three dropped event.from calls) are tests/integration/test_daemon_faults.py's.
 """
+import signal
+import threading
+
 import pytest
 from integration.daemon_runner import missing_blocks
 
@@ -117,3 +120,20 @@ def test_an_unparsable_event_token_means_resync(sim, watched, fleet, tmp_path):
                               r"\(EVENT_FROM_TOKEN_PARSE_FAILURE: not-a-token\)")
         daemon.wait_log("resync: ")
         fleet.close()
+
+
+def test_config_reload_while_xapi_is_down(sim, watched, fleet, tmp_path):
+    """`systemctl reload csguard` while the daemon waits to log in again."""
+    daemon = fleet.start(sim.unix_url(0), str(tmp_path / "state"))
+    daemon.wait_ready()
+    outage = threading.Thread(target=sim.restart, kwargs={"down_for": 3.0})
+    outage.start()
+    try:
+        daemon.wait_log("cannot log in to XAPI")
+        daemon.send_signal(signal.SIGHUP)
+        daemon.wait_log("SIGHUP: configuration reloaded")
+    finally:
+        outage.join()
+    watched.seed(sim, aliens=5, prefix="after the outage ")
+    assert_recovered(sim, watched, fleet, said=RECONNECTING)
+    assert len(fleet.incarnations[0]) == 1
