@@ -27,6 +27,26 @@ def _positive_ints(text):
     return values
 
 
+def _at_least_one(text):
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
+
+
+def _positive(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number")
+    return value
+
+
 def _runs_daemon(python):
     try:
         return subprocess.call([python, "-c", DAEMON_IMPORTS], stdout=subprocess.DEVNULL,
@@ -65,19 +85,19 @@ def parse_args(argv):
                         "packages: the first runs every measurement (use dom0's 3.6), the "
                         "others repeat the memory measurement at the largest size "
                         "(default: the oldest and newest of .tox/py3*/bin/python and this one)")
-    parser.add_argument("--repeats", type=int, default=d.repeats,
+    parser.add_argument("--repeats", type=_at_least_one, default=d.repeats,
                         help="adoption runs per size and client (the median counts)")
-    parser.add_argument("--new-aliens", type=int, default=d.new_aliens,
+    parser.add_argument("--new-aliens", type=_at_least_one, default=d.new_aliens,
                         help="aliens created for the latency measurement")
-    parser.add_argument("--alien-rate", type=float, default=d.alien_rate,
+    parser.add_argument("--alien-rate", type=_positive, default=d.alien_rate,
                         help="new aliens per second")
-    parser.add_argument("--modifications", type=int, default=d.modifications,
+    parser.add_argument("--modifications", type=_at_least_one, default=d.modifications,
                         help="unrelated VM changes in the steady-state measurement")
-    parser.add_argument("--modification-rate", type=float, default=d.modification_rate,
+    parser.add_argument("--modification-rate", type=_positive, default=d.modification_rate,
                         help="unrelated changes per second")
-    parser.add_argument("--idle-seconds", type=float, default=d.idle_seconds,
+    parser.add_argument("--idle-seconds", type=_positive, default=d.idle_seconds,
                         help="how long csguard's idle load is watched")
-    parser.add_argument("--poller-interval", type=float, default=d.poller_interval,
+    parser.add_argument("--poller-interval", type=_positive, default=d.poller_interval,
                         help="the cron poller's shortened interval (its results are scaled "
                              "to 60 s)")
     args = parser.parse_args(argv)

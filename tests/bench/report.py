@@ -82,12 +82,12 @@ def table(results):
     section("Protection latency, creation -> all blocks (ms: p50 / p99 / max)")
     row("  floor = 50 ms batching + 1 write", lambda s: _ms(s["floor_s"]))
     row("  csguard", lambda s: _spread(s["latency"]["csguard"]["all_blocks"], _ms))
-    row("  csguard p50, p99 / floor", lambda s: "{} , {}".format(
+    row("  csguard p50, p99 / floor", lambda s: "{} / {}".format(
         _x(s["latency"]["p50_to_floor"]), _x(s["latency"]["p99_to_floor"])))
     row("  csguard first block", lambda s: _spread(s["latency"]["csguard"]["first_block"], _ms))
     row("  cron poller, 60 s (s, scaled)", lambda s: _spread(
         s["latency"]["poller"]["all_blocks"], _s))
-    row("  csguard / poller p50, p99", lambda s: "{} , {}".format(
+    row("  csguard / poller p50, p99", lambda s: "{} / {}".format(
         _x(s["csguard_to_poller"]["latency_p50"]), _x(s["csguard_to_poller"]["latency_p99"])))
     section("Adoption (start -> READY=1, every alien protected)")
     row("  minimum calls (1 listing + missing writes)", lambda s: _n(s["adoption"]["minimum_calls"]))

@@ -14,6 +14,7 @@ EXPECTED_SIZE_KEYS = {"vms", "aliens", "write_s", "floor_s", "latency", "adoptio
 def test_benchmark_completes_and_protects_every_alien(tmp_path, capsys):
     out = tmp_path / "results.json"
     status = main(["--sizes", "20", "--out", str(out), "--pythons", sys.executable,
+                   "--repeats", "1",
                    "--new-aliens", "5", "--alien-rate", "20", "--modifications", "40",
                    "--idle-seconds", "0.5", "--poller-interval", "0.5"])
     assert status == 0
