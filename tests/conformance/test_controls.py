@@ -52,17 +52,24 @@ def test_kill_sessions_invalidates_every_session(sim, raw, raw_session):
     assert raw.VM.get_all(raw_session)["ErrorDescription"] == ["SESSION_INVALID", raw_session]
 
 
-def test_stall_delays_calls_past_a_client_timeout(sim, vm):
-    sim.stall(1.0)
-    connection = http.client.HTTPConnection("localhost", timeout=0.2)
+def _raw_call(sim, method, timeout):
+    """One XML-RPC call on a fresh unix-socket connection with a client timeout."""
+    connection = http.client.HTTPConnection("localhost", timeout=timeout)
     connection.sock = socket.socket(socket.AF_UNIX)
-    connection.sock.settimeout(0.2)
+    connection.sock.settimeout(timeout)
     connection.sock.connect(sim.socket_path(0))
     connection.request("POST", "/", b"<?xml version='1.0'?><methodCall><methodName>"
-                       b"session.login_with_password</methodName><params/></methodCall>")
+                       + method.encode() + b"</methodName><params/></methodCall>")
+    try:
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+def test_stall_delays_calls_past_a_client_timeout(sim, vm):
+    sim.stall(1.0)
     with pytest.raises(socket.timeout):
-        connection.getresponse()
-    connection.close()
+        _raw_call(sim, "session.login_with_password", 0.2)
 
 
 def test_drop_connection_closes_the_connection_without_a_reply(sim, xapi_session, vm):
@@ -195,3 +202,10 @@ def test_simctl_returns_none_as_nil(sim):
     ctl = control(sim.socket_path(0))
     _ref, uuid = ctl.sim.create_vm("fresh", {})
     assert ctl.sim.blocked_op_set_at(uuid, "destroy") is None
+
+
+def test_stall_of_one_method_delays_only_that_method(sim):
+    sim.stall(5.0, method="session.login_with_password")
+    with pytest.raises(socket.timeout):
+        _raw_call(sim, "session.login_with_password", 0.5)
+    assert _raw_call(sim, "VM.get_all", 2.0) == 200

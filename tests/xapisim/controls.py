@@ -13,14 +13,17 @@ class Faults:
         self._lock = threading.Lock()
         self._stall_until = 0.0
         self._stall_for = 0.0
+        self._stall_method = None
         self._drops = []            # [method or None, remaining count]
         self._counts = collections.Counter()
 
-    def stall(self, seconds):
-        """Every call received in the next ``seconds`` waits ``seconds`` before running."""
+    def stall(self, seconds, method=None):
+        """Every call (of ``method``, if given) received in the next ``seconds`` waits
+        ``seconds`` before running."""
         with self._lock:
             self._stall_for = float(seconds)
             self._stall_until = time.time() + float(seconds)
+            self._stall_method = method
 
     def drop_connection(self, method=None, count=1):
         """The next ``count`` calls of ``method`` (any if None) get no reply: the
@@ -38,7 +41,8 @@ class Faults:
                     if entry[1] <= 0:
                         self._drops.remove(entry)
                     return False
-            delay = self._stall_for if time.time() < self._stall_until else 0.0
+            stalled = time.time() < self._stall_until and self._stall_method in (None, method)
+            delay = self._stall_for if stalled else 0.0
         if delay:
             time.sleep(delay)
         return True

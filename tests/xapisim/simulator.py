@@ -200,8 +200,8 @@ class Simulator:
     def kill_sessions(self):
         self.pool.sessions.destroy_all()
 
-    def stall(self, seconds):
-        self.faults.stall(seconds)
+    def stall(self, seconds, method=None):
+        self.faults.stall(seconds, method)
 
     def drop_connection(self, method=None, count=1):
         self.faults.drop_connection(method, count)
