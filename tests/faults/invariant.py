@@ -1,4 +1,5 @@
-"""The one invariant every fault test ends with, and the pool it is checked on.
+"""The one invariant every fault test ends with, the pool it is checked on (Watched)
+and the daemons it is checked against (Fleet).
 
 After a fault clears, within RECOVERY_BOUND seconds:
 - every alien carries a block on every configured operation, and its verdict record;
