@@ -134,13 +134,20 @@ def load(path=DEFAULT_PATH):
 
 
 def parse(text, source=None):
-    """The Config in YAML text (source names it in errors); "" gives the defaults."""
+    """The Config in YAML text (source names it in errors). A file with no settings
+    at all is refused: it is far more often a truncated file than a wish for the
+    defaults (which a missing default file gives)."""
     if len(text) > MAX_SIZE:
         raise ConfigError(_too_big(), source=source)
     loader = None
     try:
         loader = yaml.SafeLoader(text)
         root = loader.get_single_node()
+        if root is None or (isinstance(root, yaml.ScalarNode) and root.tag.endswith(":null")):
+            raise ConfigError(
+                "is empty (no settings at all; a truncated file?): restore it from the "
+                "package (rpm -V csguard; the shipped file lists every option), or remove "
+                "it to run with the built-in defaults", source=source)
         values = dict(_DEFAULTS, source=source)
         lines = {}
         _read_mapping(loader, root, _SCHEMA, "", values, lines, source)

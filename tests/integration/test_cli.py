@@ -17,12 +17,21 @@ PLUGIN_DIR = os.path.join(REPO, "dom0-plugin")
 OURS = ("clean_shutdown", "hard_shutdown", "shutdown", "destroy")
 
 
+def write_default_config(directory):
+    """A configuration file that sets one option to its default value (an empty file
+    is refused as a likely truncation)."""
+    path = os.path.join(directory, "csguard.yaml")
+    with open(path, "w") as f:
+        f.write("protection:\n  mode: enforce\n")
+    return path
+
+
 def run_cli(sim, *args, env=None, config=None):
     """Run `python -m csguard args...` against sim's first host; CompletedProcess."""
     full_env = dict(os.environ)
     full_env["PYTHONPATH"] = os.pathsep.join([PLUGIN_DIR, os.path.join(REPO, "tests")])
     full_env["CSGUARD_XAPI_URL"] = sim.unix_url(0)
-    full_env["CSGUARD_CONFIG"] = config or sim.empty_config
+    full_env["CSGUARD_CONFIG"] = config or sim.default_config
     full_env.pop("SUDO_USER", None)
     full_env.update(env or {})
     return run([sys.executable, "-m", "csguard", *args], full_env)
@@ -47,8 +56,7 @@ def pool_sim():
     """A one-host pool with one VM of each kind csguard tells apart."""
     workdir = tempfile.mkdtemp(prefix="xs-", dir="/tmp")
     with Simulator(hosts=1, workdir=workdir) as simulator:
-        simulator.empty_config = os.path.join(workdir, "empty.yaml")
-        open(simulator.empty_config, "w").close()
+        simulator.default_config = write_default_config(workdir)
         vms = {}
         vms["web"] = simulator.create_vm("web-01")
         vms["db"] = simulator.create_vm("db-02", power_state="Halted",
@@ -430,8 +438,7 @@ def test_bash_completion_offers_commands_keys_and_values(sim, tmp_path):
 
 def test_a_pool_member_sees_and_changes_the_whole_pool():
     with Simulator(hosts=2, workdir=tempfile.mkdtemp(prefix="xs-", dir="/tmp")) as pool:
-        pool.empty_config = os.path.join(pool.workdir, "empty.yaml")
-        open(pool.empty_config, "w").close()
+        pool.default_config = write_default_config(pool.workdir)
         uuid = pool.create_vm("on-master", host=0)[1]
         protect(pool, uuid)
         member = {"CSGUARD_XAPI_URL": pool.unix_url(1)}

@@ -52,9 +52,15 @@ def test_config_is_immutable():
 
 
 @pytest.mark.parametrize("text", ["", "\n", "# nothing but comments\n", "~\n", "null\n",
-                                  "---\n", "cloudstack:\noverrides:\n  protect:\n",
-                                  "\ufeff# BOM\n"])
-def test_an_empty_file_gives_the_defaults(text):
+                                  "---\n", "\ufeff# BOM\n"])
+def test_an_empty_file_is_refused(text):
+    with pytest.raises(ConfigError) as error:
+        parse(text, "f.yaml")
+    assert str(error.value).startswith("f.yaml") and "is empty" in str(error.value)
+
+
+def test_sections_without_values_give_the_defaults():
+    text = "cloudstack:\noverrides:\n  protect:\n"
     assert parse(text, "f.yaml") == Config(source="f.yaml")
 
 
