@@ -429,7 +429,7 @@ class Daemon:
         if writes:
             self._beat(config.call_timeout * (len(writes) + 1))
             try:
-                xapi.apply(ref, writes)
+                made = xapi.apply(ref, writes)
                 applied = True
             except XapiError as e:
                 if e.code == "HANDLE_INVALID":
@@ -440,7 +440,7 @@ class Daemon:
                           "and at the next resync", records.show(vm.get("name_label")),
                           vm.get("uuid"), e)
             if applied:
-                self._report_change(xapi, vm, verdict, writes, batch)
+                self._report_change(xapi, vm, verdict, made, batch)
         blocked = vm.get("blocked_operations") or {}
         protected = verdict.kind == classify.ALIEN and (
             applied or all(op in blocked for op in config.block_operations))

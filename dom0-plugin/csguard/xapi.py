@@ -313,12 +313,13 @@ class Xapi:
         return result["events"], result["token"]
 
     def apply(self, vm_ref, writes):
-        """Make the `writes` (plan.Write) on one VM; returns how many were done.
+        """Make the `writes` (plan.Write) on one VM; returns the writes this call made.
 
-        An add that finds the key already present counts as done: someone (maybe
-        a second daemon during a master change) made the same decision.
+        An add that finds the key already present is not an error but is left out
+        of the result: someone (maybe a second daemon during a master change) made
+        the same decision, and announced it.
         """
-        done = 0
+        made = []
         for write in writes:
             if write.value is None:
                 args = (vm_ref, write.key)
@@ -329,8 +330,9 @@ class Xapi:
             except XapiError as e:
                 if e.code != "MAP_DUPLICATE_KEY":
                     raise
-            done += 1
-        return done
+                continue
+            made.append(write)
+        return made
 
     def _slim_if_vm(self, struct):
         """Every VM record in any answer is reduced while it is parsed."""
