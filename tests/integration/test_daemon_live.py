@@ -91,10 +91,10 @@ def test_rename_reclassifies_both_ways_and_keeps_foreign_entries(sim, daemon, se
     daemon.wait_until(lambda: protected(sim, uuid), what="web01 protected")
 
     sim.modify_vm(ref, "name_label", "i-3-77-VM")
-    daemon.wait_until(lambda: not our_entries(sim, uuid), what="our entries removed")
-    record = sim.vm_record(uuid)
-    assert record["blocked_operations"] == {"destroy": "true"}
-    assert records.KEY_VERDICT not in record["other_config"]
+    # Blocks go first, then the verdict record: wait for both.
+    daemon.wait_until(lambda: not our_entries(sim, uuid) and records.KEY_VERDICT not in
+                      sim.vm_record(uuid)["other_config"], what="our entries and record removed")
+    assert sim.vm_record(uuid)["blocked_operations"] == {"destroy": "true"}
     daemon.wait_until(lambda: messages(session, "CSGUARD_VM_UNPROTECTED", uuid),
                       what="CSGUARD_VM_UNPROTECTED message")
 
