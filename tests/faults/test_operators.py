@@ -30,8 +30,9 @@ def unblock_all(sim, uuids, config):
 
 
 def test_operator_unblocks_vms_while_the_daemon_adopts_them(sim, crowd, fleet, tmp_path):
-    config = str(tmp_path / "empty.yaml")
-    open(config, "w").close()
+    config = str(tmp_path / "csguard.yaml")
+    with open(config, "w") as f:
+        f.write("protection:\n  mode: enforce\n")   # the defaults
     # The daemon reconciles VMs in listing order: the first ones are done before the
     # operator acts, the last ones after (from a listing taken before the exemption).
     chosen = crowd.aliens[:2] + crowd.aliens[-2:]
