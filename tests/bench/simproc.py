@@ -4,43 +4,19 @@ The benchmark process talks to the simulator only through /simctl, which the
 simulator does not count as XAPI calls: every counted call during a measurement
 is one the measured client made.
 """
-import http.client
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import xmlrpc.client
 
+from xapisim.unixhttp import UnixTransport
+
 from . import procstat
 
 TESTS_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 READY_TIMEOUT = 60.0
-
-
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path):
-        http.client.HTTPConnection.__init__(self, "localhost")
-        self.socket_path = path
-
-    def connect(self):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.connect(self.socket_path)
-        self.sock = sock
-
-
-class _UnixTransport(xmlrpc.client.Transport):
-    """XML-RPC over the simulator's unix socket, one kept-alive connection."""
-
-    def __init__(self, path):
-        xmlrpc.client.Transport.__init__(self)
-        self.socket_path = path
-
-    def make_connection(self, host):
-        if self._connection[1] is None:
-            self._connection = host, _UnixConnection(self.socket_path)
-        return self._connection[1]
 
 
 class SimProcess:
@@ -70,7 +46,7 @@ class SimProcess:
             self.stop()
             raise RuntimeError(f"the simulator did not start (it said {line!r})")
         self.control = xmlrpc.client.ServerProxy(
-            "http://localhost/simctl", transport=_UnixTransport(self.socket_path),
+            "http://localhost/simctl", transport=UnixTransport(self.socket_path),
             allow_none=True)
         return self
 

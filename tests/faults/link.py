@@ -23,19 +23,10 @@ import tempfile
 import threading
 import xmlrpc.client
 
+from xapisim.unixhttp import UnixConnection
+
 GARBAGE_TOKEN = "not-a-token"
 _TOKEN = re.compile(rb"(<name>token</name><value>)[^<]*(</value>)")
-
-
-class _UpstreamConnection(http.client.HTTPConnection):
-    def __init__(self, path):
-        http.client.HTTPConnection.__init__(self, "localhost")
-        self.socket_path = path
-
-    def connect(self):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.connect(self.socket_path)
-        self.sock = sock
 
 
 class _Relay(http.server.BaseHTTPRequestHandler):
@@ -46,7 +37,7 @@ class _Relay(http.server.BaseHTTPRequestHandler):
 
     def setup(self):
         http.server.BaseHTTPRequestHandler.setup(self)
-        self.upstream = _UpstreamConnection(self.server.link.upstream_path)
+        self.upstream = UnixConnection(self.server.link.upstream_path)
 
     def finish(self):
         self.upstream.close()

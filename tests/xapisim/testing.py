@@ -1,37 +1,9 @@
-"""Client-side helpers for tests: real XenAPI sessions on any socket path.
-
-XenAPI's own ``UDSTransport`` turns "_" into "/" in the socket path; this
-transport connects to the exact path given, and keeps the connection alive
-between calls the way ``xmlrpc.client`` does over TCP.
-"""
-import http.client
-import socket
+"""Client-side helpers for tests: real XenAPI sessions on any socket path."""
 import xmlrpc.client
 
 import XenAPI
 
-
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path):
-        http.client.HTTPConnection.__init__(self, "localhost")
-        self.socket_path = path
-
-    def connect(self):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.connect(self.socket_path)
-        self.sock = sock
-
-
-class UnixTransport(xmlrpc.client.Transport):
-    def __init__(self, path):
-        xmlrpc.client.Transport.__init__(self)
-        self.socket_path = path
-
-    def make_connection(self, host):
-        if self._connection and host == self._connection[0]:
-            return self._connection[1]
-        self._connection = host, _UnixConnection(self.socket_path)
-        return self._connection[1]
+from .unixhttp import UnixTransport
 
 
 def unix_session(path, originator="tests", login=True):
