@@ -7,12 +7,6 @@ from faults.invariant import Fleet, Watched
 
 
 @pytest.fixture
-def sim():
-    with Simulator(hosts=1) as simulator:
-        yield simulator
-
-
-@pytest.fixture
 def pool2():
     """Two hosts; host 0 is the master."""
     with Simulator(hosts=2) as simulator:

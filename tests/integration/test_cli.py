@@ -8,7 +8,6 @@ import sys
 import tempfile
 
 import pytest
-import XenAPI
 from csguard import cli, records
 from xapisim import Simulator
 
@@ -71,11 +70,8 @@ def pool_sim():
 
 
 @pytest.fixture
-def api(sim):
-    session = XenAPI.Session(sim.tcp_url)
-    session.login_with_password("root", "xenroot", "2.0", "test_cli")
-    yield session.xenapi
-    session.xenapi.session.logout()
+def api(xapi_session):
+    return xapi_session.xenapi
 
 
 def fields_of(out):

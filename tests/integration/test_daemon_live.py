@@ -5,7 +5,6 @@ import time
 
 import pytest
 from csguard import records
-from xapisim import Simulator
 
 from integration.daemon_runner import (
     DEFAULT_BLOCKED,
@@ -18,12 +17,6 @@ from integration.daemon_runner import (
 WRITES = ("VM.add_to_blocked_operations", "VM.remove_from_blocked_operations",
           "VM.set_blocked_operations", "VM.add_to_other_config",
           "VM.remove_from_other_config", "VM.set_other_config", "VM.set_name_label")
-
-
-@pytest.fixture
-def sim():
-    with Simulator(hosts=1) as simulator:
-        yield simulator
 
 
 @pytest.fixture

@@ -4,16 +4,9 @@ pinged."""
 import os
 import signal
 
-import pytest
 from xapisim import Simulator
 
 from integration.daemon_runner import DaemonRunner, missing_blocks, write_config
-
-
-@pytest.fixture
-def sim():
-    with Simulator(hosts=1) as simulator:
-        yield simulator
 
 
 def test_bad_config_starts_nothing(sim, tmp_path):

@@ -49,11 +49,8 @@ def sim(monkeypatch):
 
 
 @pytest.fixture
-def api(sim):
-    session = XenAPI.Session(sim.tcp_url)
-    session.login_with_password("root", "xenroot", "2.0", "test_plugin")
-    yield session.xenapi
-    session.xenapi.session.logout()
+def api(xapi_session):
+    return xapi_session.xenapi
 
 
 def call(api, sim, fn, **args):
