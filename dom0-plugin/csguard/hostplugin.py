@@ -7,18 +7,23 @@ Success whose Value is one string, or a Failure whose ErrorDescription
 ([code, params...]) becomes the caller's error. dom0's XenAPIPlugin module speaks
 this protocol but is Python 2 only on 8.2-era hosts, so the few lines live here.
 
-Each fn is the command-line command of the same name (cli.COMMANDS entries marked
-for the plugin) with the same keys and checks. It runs as the caller, with the
-caller's session: XAPI's role checks apply (host.call_plugin needs pool-admin) and
-the exemption record names the caller's user. The Value is the command's result as
-JSON; refusals are Failures [CSGUARD_<CODE>, message, params...].
+Each fn is the command-line command of the same name (the entries of
+csguard.cli.commands.COMMANDS marked for the plugin) with the same keys and checks.
+It runs as the caller, with the caller's session: XAPI's role checks apply
+(host.call_plugin needs pool-admin) and the exemption record names the caller's
+user. The Value is the command's result as JSON; refusals are Failures
+[CSGUARD_<CODE>, message, params...].
 """
 import json
 import os
 import sys
 import xmlrpc.client
 
-from csguard import cli
+from csguard.cli.args import check_keys
+from csguard.cli.commands import command
+from csguard.cli.context import ENV_XAPI_URL, Context, load_config, xapi_options
+from csguard.outcome import BAD_ARGUMENT, XAPI_UNAVAILABLE, CommandError
+from csguard.records import show
 from csguard.xapi import DEFAULT_URL, Xapi, XapiError, XapiUnavailable
 
 BAD_REQUEST = "CSGUARD_BAD_REQUEST"
@@ -49,29 +54,29 @@ def respond(request):
 
 
 def call(fn, session_id, args):
-    entry = cli.command(fn)
+    entry = command(fn)
     if entry is None or not entry.plugin:
         return failure(["UNKNOWN_XENAPI_PLUGIN_FUNCTION", str(fn)])
     xapi = None
     try:
         bad = [key for key, value in args.items() if not isinstance(value, str)]
         if bad:
-            raise cli.CommandError(cli.BAD_ARGUMENT,
-                                   f"argument {cli.show(str(bad[0]))} must be text")
-        parsed = cli.check_keys(entry, args)
-        config = cli.load_config({})
-        url = os.environ.get(cli.ENV_XAPI_URL) or DEFAULT_URL
+            raise CommandError(BAD_ARGUMENT,
+                               f"argument {show(str(bad[0]))} must be text")
+        parsed = check_keys(entry, args)
+        config = load_config({})
+        url = os.environ.get(ENV_XAPI_URL) or DEFAULT_URL
         xapi = Xapi.from_session_id(url, session_id, timeout=config.call_timeout,
-                                    **cli.xapi_options(config))
-        ctx = cli.Context(config, caller(xapi, session_id), lambda: xapi)
+                                    **xapi_options(config))
+        ctx = Context(config, caller(xapi, session_id), lambda: xapi)
         result = entry.run(parsed, ctx)
         return success(json.dumps(result.data))
-    except cli.CommandError as e:
+    except CommandError as e:
         return failure([e.code, e.message] + e.params)
     except XapiError as e:
         return failure([e.code] + e.params)
     except XapiUnavailable as e:
-        return failure([cli.XAPI_UNAVAILABLE, str(e)])
+        return failure([XAPI_UNAVAILABLE, str(e)])
     except Exception as e:  # noqa: BLE001 - as XenAPIPlugin.dispatch reports it
         return failure(["XENAPI_PLUGIN_FAILURE", str(fn), type(e).__name__, str(e)])
     finally:

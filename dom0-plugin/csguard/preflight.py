@@ -12,8 +12,8 @@ server; `collect` is the part that reads XAPI. Verdicts come from
 `classify.classify`, the daemon's own function, so the report cannot disagree with
 the guard.
 
-`run` is the `preflight` command of the CLI and of the host plugin (fn
-preflight, answering the JSON of `to_dict`). Exit codes: 0 ready, 1 ready with
+The `preflight` command (csguard.cli.scanning) of the CLI and of the host plugin
+(fn preflight) answers the JSON of `to_dict`. Exit codes: 0 ready, 1 ready with
 warnings, 2 not ready; the CLI's own errors use sysexits codes (64 bad arguments,
 69 XAPI unreachable, 78 bad configuration), so a script never mistakes one for a
 verdict.
@@ -86,16 +86,6 @@ Report = collections.namedtuple("Report", "verdict exit_code pool mode vms hosts
 Report.__doc__ = """verdict: READY, READY_WITH_WARNINGS or NOT_READY, and its exit code;
 the pool's uuid, name and HA flag; the configured mode; VmRows, HostRows and
 Findings, most severe first."""
-
-
-def run(args, ctx):
-    """Read-only: what CloudStack will do to this pool's VMs when a host connects,
-    and what to fix first; run it before adding a host to CloudStack. Exit status 0:
-    ready, 1: ready with warnings, 2: not ready."""
-    from csguard.cli import Result  # cli imports this module for its command table
-    facts = collect(ctx.xapi)
-    report = analyse(facts.vms, facts.hosts, facts.pool, ctx.config, facts.daemons, ctx.now())
-    return Result(to_dict(report), format_text(report), report.exit_code)
 
 
 def analyse(vms, hosts, pool, config, daemons, now):

@@ -8,7 +8,8 @@ import sys
 import tempfile
 
 import pytest
-from csguard import cli, records
+from csguard import records
+from csguard.cli.args import format_duration, parse_duration
 from xapisim import Simulator
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -462,5 +463,5 @@ def test_a_remote_xapi_uses_the_configured_credentials(sim, tmp_path):
     ("45s", 45), ("30m", 1800), ("2h", 7200), ("1d", 86400), ("1w", 604800),
     ("1h30m", 5400), ("1d12h", 129600), ("366d", 366 * 86400)])
 def test_durations_read_as_operators_write_them(text, seconds):
-    assert cli.parse_duration(text) == seconds
-    assert cli.parse_duration(cli.format_duration(seconds)) == seconds
+    assert parse_duration(text) == seconds
+    assert parse_duration(format_duration(seconds)) == seconds

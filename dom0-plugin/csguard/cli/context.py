@@ -1,0 +1,101 @@
+"""What a command needs besides its arguments, and how the command line and the
+host plugin make it: the configuration, who acts, and a XAPI connection."""
+import collections
+import os
+import pwd
+import time
+
+from csguard import classify, preflight
+from csguard import config as configuration
+from csguard.outcome import BAD_ARGUMENT, CONFIG_ERROR, CommandError
+from csguard.xapi import Xapi
+
+ENV_XAPI_URL = "CSGUARD_XAPI_URL"
+ENV_CONFIG = "CSGUARD_CONFIG"
+# What the commands read of a VM record: classify/plan's fields plus what vm-list
+# and preflight show.
+VM_FIELDS = tuple(collections.OrderedDict.fromkeys(
+    classify.FIELDS + ("uuid", "name_label", "power_state", "blocked_operations")
+    + preflight.VM_FIELDS))
+
+
+class Context:
+    """What a command needs besides its arguments: the config, who acts (for the
+    audit record), a XAPI connection made on first use, and the clock."""
+
+    def __init__(self, config, who, connect, now=time.time):
+        self.config = config
+        self.who = who
+        self.now = now
+        self._connect = connect
+        self._xapi = None
+
+    @property
+    def xapi(self):
+        if self._xapi is None:
+            self._xapi = self._connect()
+        return self._xapi
+
+    def close(self):
+        if self._xapi is not None:
+            self._xapi.logout()
+            self._xapi = None
+
+
+def load_config(options):
+    """The Config. An explicit --config (or CSGUARD_CONFIG) must exist; the default
+    file may be absent, then the built-in defaults apply."""
+    path = options.get("--config") or os.environ.get(ENV_CONFIG)
+    try:
+        if path is None and not os.path.exists(configuration.DEFAULT_PATH):
+            config = configuration.Config()
+        else:
+            config = configuration.load(path or configuration.DEFAULT_PATH)
+        if options.get("--state-dir"):
+            config = config.with_overrides(state_dir=options["--state-dir"])
+    except configuration.ConfigError as e:
+        raise CommandError(CONFIG_ERROR, str(e))
+    return config
+
+
+def credentials(url, config):
+    """(user, password) for an http(s) XAPI, from the configured credentials file."""
+    if url.startswith("unix://") or not config.credentials_file:
+        return None
+    try:
+        return configuration.load_credentials(config.credentials_file)
+    except configuration.ConfigError as e:
+        raise CommandError(CONFIG_ERROR, str(e))
+
+
+def xapi_options(config):
+    """Xapi keyword arguments: keep what the commands read of VM records, including
+    a configured override key outside csguard's own "csguard:" keys."""
+    override = (config.override_key,) if config.override_key else ()
+    return {"vm_fields": VM_FIELDS,
+            "other_config_keys": override + preflight.OTHER_CONFIG_KEYS}
+
+
+def connect(url, credentials, config):
+    try:
+        xapi = Xapi(url, credentials=credentials, timeout=config.call_timeout,
+                    originator="csguard-cli", **xapi_options(config))
+    except ValueError as e:
+        raise CommandError(BAD_ARGUMENT, str(e))
+    xapi.login()
+    return xapi
+
+
+def local_user():
+    """Who runs the command, for the audit record: the sudo caller, else the login
+    user, else the account of this process."""
+    if os.environ.get("SUDO_USER"):
+        return os.environ["SUDO_USER"]
+    try:
+        return os.getlogin()
+    except OSError:
+        pass
+    try:
+        return pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        return f"uid {os.getuid()}"

@@ -1,0 +1,140 @@
+"""The commands that change a VM's protection by hand: vm-unblock records an
+operator's exemption, vm-block ends it. Every check comes before the first write,
+and the record comes before the unblock, so a failure leaves the VM protected or
+exempt, never unprotected without a record."""
+import collections
+
+from csguard import classify, plan, records
+from csguard.cli.args import format_duration, parse_duration, parse_reason
+from csguard.cli.listing import resolve_vm, vm_name
+from csguard.cli.xe import printable_lines
+from csguard.outcome import (
+    BAD_ARGUMENT,
+    FORCED_PROTECTION,
+    NOT_ALIEN,
+    WRITE_FAILED,
+    CommandError,
+    Result,
+)
+from csguard.xapi import XapiError, XapiUnavailable
+
+MESSAGE_UNBLOCKED = "CSGUARD_VM_UNBLOCKED"
+# XAPI message priority 3, "service degraded": the VM lost its protection.
+UNBLOCK_PRIORITY = "3"
+
+
+def vm_unblock(args, ctx):
+    """Records the exemption on the VM (who, when, why, until) first, then removes
+    csguard's blocks and no one else's, then leaves an audit message: the VM is
+    never unblocked without a record, and a failure in between leaves it protected
+    or exempt. With duration=, the daemon protects the VM again when it ends."""
+    reason = parse_reason(args.values["reason"]) if "reason" in args.values else (
+        "no reason given")
+    duration = parse_duration(args.values["duration"]) if "duration" in args.values else None
+    ref, vm = resolve_vm(args, ctx)
+    now = ctx.now()
+    until = None if duration is None else now + duration
+    exemption = records.Exemption(ctx.who, now, until, reason)
+    try:
+        record = records.format_exemption(exemption)
+    except ValueError as e:
+        raise CommandError(BAD_ARGUMENT, str(e))
+    other_config = dict(vm.get("other_config") or {})
+    verdict = classify.classify(dict(vm, other_config=dict(
+        other_config, **{records.KEY_EXEMPTION: record})), ctx.config, now)
+    if verdict.kind == classify.ALIEN:
+        raise CommandError(FORCED_PROTECTION, f"VM {vm['uuid']} ({vm_name(vm)}) stays "
+                           f"protected: {verdict.reason}. Remove that override first; "
+                           "nothing was changed.", vm["uuid"], verdict.rule)
+    blocked = vm.get("blocked_operations") or {}
+    ours = sorted(op for op, text in blocked.items() if records.is_ours(text))
+    theirs = sorted(op for op in blocked if op not in ours)
+    writes = []
+    if records.KEY_EXEMPTION in other_config:
+        writes.append(plan.Write(plan.REMOVE_OTHER, records.KEY_EXEMPTION, None))
+    writes.append(plan.Write(plan.ADD_OTHER, records.KEY_EXEMPTION, record))
+    writes.extend(plan.Write(plan.REMOVE_BLOCK, op, None) for op in ours)
+    if records.KEY_VERDICT in other_config:
+        writes.append(plan.Write(plan.REMOVE_OTHER, records.KEY_VERDICT, None))
+    _apply(ctx, ref, vm, writes)
+    if until is None:
+        until_text = "indefinitely"
+    else:
+        until_text = f"until {records.format_time(until)} ({format_duration(duration)})"
+    audit = _audit(ctx, vm, f"VM {vm_name(vm)} unblocked by {exemption.by} {until_text}: "
+                            f"{reason}")
+    lines = [(f"VM {vm['uuid']} ({vm_name(vm)}): exemption recorded by {exemption.by} "
+              f"{until_text}: {reason}."),
+             f"Removed csguard's blocks: {', '.join(ours) or 'none were set'}."]
+    if theirs:
+        lines.append(f"Kept blocks set by others: {', '.join(theirs)}.")
+    if until is not None:
+        lines.append("The csguard daemon protects it again when the exemption ends.")
+    lines.append(f"To protect it now: csguard vm-block uuid={vm['uuid']}")
+    if audit is not None:
+        lines.append(f"Warning: the audit message {MESSAGE_UNBLOCKED} could not be created "
+                     f"({audit}); the exemption record on the VM says who unblocked it.")
+    data = collections.OrderedDict([
+        ("uuid", vm["uuid"]), ("name-label", vm.get("name_label", "")),
+        ("exempt-by", exemption.by), ("exempt-at", records.format_time(now)),
+        ("exempt-until", "indefinite" if until is None else records.format_time(until)),
+        ("exempt-reason", reason), ("removed", ours), ("kept", theirs),
+        ("audit-message-error", audit)])
+    return Result(data, printable_lines(lines), 0 if audit is None else 1)
+
+
+def _audit(ctx, vm, body):
+    """Create the unblock's XAPI message; None, or why it could not be created."""
+    try:
+        ctx.xapi.call("message.create", MESSAGE_UNBLOCKED, UNBLOCK_PRIORITY, "VM",
+                      vm["uuid"], body)
+    except (XapiError, XapiUnavailable) as e:
+        return str(e)
+    return None
+
+
+def vm_block(args, ctx):
+    """Ends the VM's exemption and protects it now, as the daemon would. Refused
+    (nothing changed) for a VM that csguard would not protect without an exemption."""
+    ref, vm = resolve_vm(args, ctx)
+    now = ctx.now()
+    other_config = dict(vm.get("other_config") or {})
+    had_exemption = other_config.pop(records.KEY_EXEMPTION, None) is not None
+    unexempted = dict(vm, other_config=other_config)
+    verdict = classify.classify(unexempted, ctx.config, now)
+    if verdict.kind != classify.ALIEN:
+        if ctx.config.protect_tag:
+            how = (f"tag it: xe vm-param-add uuid={vm['uuid']} param-name=tags "
+                   f"param-key={ctx.config.protect_tag}")
+        else:
+            how = "add its uuid to overrides.protect.uuids in the configuration"
+        raise CommandError(NOT_ALIEN, f"VM {vm['uuid']} is {verdict.kind}, not alien: "
+                           f"{verdict.reason}. csguard blocks only aliens; to protect it "
+                           f"anyway {how}. Nothing was changed.", vm["uuid"], verdict.kind)
+    protect = plan.plan(unexempted, verdict, ctx.config, now)
+    writes = [plan.Write(plan.REMOVE_OTHER, records.KEY_EXEMPTION, None)] if had_exemption else []
+    _apply(ctx, ref, vm, writes + list(protect))
+    blocked = sorted(w.key for w in protect if w.call == plan.ADD_BLOCK)
+    lines = [(f"VM {vm['uuid']} ({vm_name(vm)}): "
+              f"{'exemption removed' if had_exemption else 'it had no exemption'}.")]
+    if ctx.config.mode != "enforce":
+        lines.append(f"Mode is {ctx.config.mode}: csguard blocks nothing "
+                     f"(see {ctx.config.source or 'the configuration'}).")
+    elif blocked:
+        lines.append(f"Blocked: {', '.join(blocked)}.")
+    else:
+        lines.append(f"Already protected: {', '.join(ctx.config.block_operations)}.")
+    data = collections.OrderedDict([
+        ("uuid", vm["uuid"]), ("name-label", vm.get("name_label", "")),
+        ("exemption-removed", had_exemption), ("blocked", blocked),
+        ("mode", ctx.config.mode)])
+    return Result(data, printable_lines(lines))
+
+
+def _apply(ctx, ref, vm, writes):
+    try:
+        ctx.xapi.apply(ref, writes)
+    except XapiError as e:
+        raise CommandError(WRITE_FAILED, f"XAPI refused a change to VM {vm['uuid']}: {e}. "
+                           "Run the command again once that is resolved.",
+                           e.code, *e.params)

@@ -1,0 +1,119 @@
+"""What the daemon says about itself (status: its status file) and what it saw
+(attempts: the XAPI messages it leaves on blocked operations)."""
+import collections
+import json
+import os
+import re
+
+from csguard import records, report
+from csguard.cli.args import format_duration, parse_uuid
+from csguard.cli.xe import printable_lines, xe_records
+from csguard.outcome import STATUS_UNREADABLE, CommandError, Result
+
+
+def attempts(args, ctx):
+    """Blocked attempts (which operation hit which VM, when), from the XAPI messages
+    the daemon leaves: this works whether or not the daemon runs."""
+    uuid = parse_uuid(args.values["uuid"]) if "uuid" in args.values else None
+    found = []
+    for message in ctx.xapi.call("message.get_all_records").values():
+        if message.get("name") != report.MSG_BLOCKED_ATTEMPT:
+            continue
+        if uuid is not None and message.get("obj_uuid") != uuid:
+            continue
+        found.append(collections.OrderedDict([
+            ("timestamp", _message_time(message.get("timestamp"))),
+            ("vm-uuid", message.get("obj_uuid", "")),
+            ("body", message.get("body", ""))]))
+    found.sort(key=lambda m: m["timestamp"])
+    if not found:
+        only = f" for VM {uuid}" if uuid else ""
+        return Result(found, f"No blocked attempts recorded{only}.\n")
+    return Result(found, xe_records(found))
+
+
+def _message_time(value):
+    """XAPI's DateTime (20261125T04:10:05Z) as 2026-11-25T04:10:05Z."""
+    text = str(getattr(value, "value", value) or "")
+    match = re.fullmatch(r"(\d{4})(\d{2})(\d{2})T(\d{2}:\d{2}:\d{2})Z?", text)
+    return "{}-{}-{}T{}Z".format(*match.groups()) if match else text
+
+
+def status(args, ctx):
+    """The daemon's own report (state_dir/status.json): role, connection, counts,
+    last event, recent blocked attempts. The daemon rewrites the file only when
+    something changes, so whether it runs is told by its pid, not the file's age."""
+    path = os.path.join(ctx.config.state_dir, report.STATUS_FILE)
+    try:
+        with open(path) as handle:
+            daemon = json.load(handle)
+        written = os.stat(path).st_mtime
+    except FileNotFoundError:
+        error = (f"the csguard daemon is not running on this host: it has never written "
+                 f"{path} (see: systemctl status csguard)")
+        return Result({"running": False, "error": error, "status_file": path},
+                      f"{error[0].upper()}{error[1:]}.\n", 1)
+    except (OSError, ValueError) as e:
+        raise CommandError(STATUS_UNREADABLE, f"cannot read the daemon's status file "
+                           f"{path}: {e}")
+    if not isinstance(daemon, dict):
+        raise CommandError(STATUS_UNREADABLE, f"{path} is not a csguard status report")
+    now = ctx.now()
+    running = _pid_alive(daemon.get("pid")) and daemon.get("role") != "stopped"
+    data = collections.OrderedDict(sorted(daemon.items()))
+    data.update([("running", running), ("status_file", path),
+                 ("written_seconds_ago", round(now - written, 1))])
+    lines = []
+    if not running:
+        data["error"] = (f"the csguard daemon is not running (pid {daemon.get('pid')}); its "
+                         f"last report was written {format_duration(now - written)} ago")
+        lines.append(f"NOT RUNNING: {data['error']}. Nothing protects new VMs; see: "
+                     "systemctl status csguard")
+    lines.extend(_status_text(daemon, now))
+    return Result(data, printable_lines(lines), 0 if running else 1)
+
+
+def _pid_alive(pid):
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+_STATUS_FIRST = ("role", "connection", "mode", "counts", "last_event_at", "pid", "version",
+                 "started_at", "updated_at")
+
+
+def _status_text(daemon, now):
+    """Lines: the report as one xe record (times with their age), then the recent
+    blocked attempts, one per line."""
+    row = collections.OrderedDict()
+    first = [key for key in _STATUS_FIRST if key in daemon]
+    for key in first + sorted(set(daemon) - set(first)):
+        value = daemon[key]
+        if key == "blocked_attempts":
+            continue
+        if key.endswith("_at") and isinstance(value, str):
+            value = _with_age(value, now)
+        row[key.replace("_", "-")] = value
+    lines = xe_records([row]).rstrip("\n").split("\n") if row else []
+    seen = daemon.get("blocked_attempts") or []
+    lines.append(f"recent blocked attempts: {len(seen) or 'none'}")
+    for attempt in seen:
+        if isinstance(attempt, dict):
+            lines.append("  " + " ".join(f"{k}={attempt[k]}" for k in sorted(attempt)))
+        else:
+            lines.append(f"  {attempt}")
+    return lines
+
+
+def _with_age(text, now):
+    try:
+        return f"{text} ({format_duration(max(0, now - records.parse_time(text)))} ago)"
+    except ValueError:
+        return text
