@@ -15,7 +15,7 @@ MAX_LINES = 450
 # `python -m csguard` is the CLI.
 CLI_USERS = {"csguard.hostplugin", "csguard.__main__"}
 # Modules past the limit until they are split by job.
-STILL_TO_SPLIT = {"csguard.config", "csguard.daemon", "csguard.preflight"}
+STILL_TO_SPLIT = {"csguard.config", "csguard.daemon"}
 
 
 def product_modules(source=SOURCE, package=PACKAGE):
@@ -103,7 +103,7 @@ def readme_tree(text):
         if not line.strip() or indent == 0:
             break
         word = line.split()[0]
-        if not (word.endswith(".py") or word.endswith("/")):
+        if not word.endswith((".py", "/")):
             continue  # a description running on to the next line
         depth = indent // 2
         del folders[depth - 1:]
