@@ -29,6 +29,25 @@ def query(rpm_path, *options):
     return run(["rpm", "-qp", "--nosignature"] + list(options) + [rpm_path])
 
 
+def rpm(root, *args):
+    """rpm on a temporary root, with its database inside it at dom0's place."""
+    return run(["rpm", "--root", root, "--dbpath", "/var/lib/rpm"] + list(args))
+
+
+def install(root, *args):
+    """rpm without scriptlets (they would run chrooted into the bare root)."""
+    return rpm(root, "--nosignature", "--nodeps", "--noscripts", *args)
+
+
+def files_under(root):
+    """Every file (not directory) under root, relative to it."""
+    found = set()
+    for directory, _, files in os.walk(root):
+        for name in files:
+            found.add(os.path.relpath(os.path.join(directory, name), root))
+    return found
+
+
 @pytest.fixture(scope="session")
 def rpm_path(tmp_path_factory):
     if shutil.which("rpmbuild") is None:

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from .conftest import BUILD_SCRIPT, run
+from .conftest import BUILD_SCRIPT, files_under, install, rpm, run
 
 
 @pytest.fixture(scope="module")
@@ -15,23 +15,6 @@ def next_release(rpm_path, tmp_path_factory):
     outdir = str(tmp_path_factory.mktemp("rpm-next"))
     env = dict(os.environ, PYTHON=sys.executable, CSGUARD_RELEASE="2")
     return run([BUILD_SCRIPT, outdir], env=env).strip().splitlines()[-1]
-
-
-def rpm(root, *args):
-    """rpm on the temporary root, with its database inside it at dom0's place."""
-    return run(["rpm", "--root", root, "--dbpath", "/var/lib/rpm"] + list(args))
-
-
-def install(root, *args):
-    return rpm(root, "--nosignature", "--nodeps", "--noscripts", *args)
-
-
-def files_under(root):
-    found = set()
-    for directory, _, files in os.walk(root):
-        for name in files:
-            found.add(os.path.relpath(os.path.join(directory, name), root))
-    return found
 
 
 def test_upgrade_keeps_a_changed_config_and_erase_saves_it(rpm_path, next_release, tmp_path):
