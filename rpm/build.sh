@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Build the csguard RPM: rpm/build.sh [OUTDIR]   (default OUTDIR: build/rpm)
-# Prints the path of the .rpm it wrote. Needs rpmbuild and a python3 with pip
-# (PYTHON=... to choose it); downloads the pinned dependencies of rpm/requirements.txt.
+# Prints the path of the .rpm it wrote. Needs rpmbuild, a python3 with pip (PYTHON=...
+# to choose it), which downloads the pinned dependencies of rpm/requirements.txt, and
+# a Python 3.6 (CSGUARD_PYTHON36=..., else python3.6 on PATH or under pyenv), which
+# compiles the bytecode the RPM ships for dom0's Python.
 # Version: __version__ in dom0-plugin/csguard/__init__.py. Release: CSGUARD_RELEASE
 # (default 1), to be raised only when the same version is rebuilt differently.
 set -euo pipefail
@@ -29,6 +31,17 @@ print(match.group(1) if match else "")' "$repo/dom0-plugin/csguard/__init__.py")
   || fail "__version__ '$version' in dom0-plugin/csguard/__init__.py is not a valid RPM version (digits, letters, . + ~; no -)"
 [[ $release =~ ^[0-9][0-9A-Za-z.]*$ ]] || fail "CSGUARD_RELEASE '$release' is not a valid RPM release"
 
+is_python36() { [ -x "$1" ] && [ "$("$1" -I -S -c 'import sys; print(sys.version_info[:2])' 2>/dev/null)" = "(3, 6)" ]; }
+python36=${CSGUARD_PYTHON36:-}
+if [ -z "$python36" ]; then
+  for candidate in "$(command -v python3.6 || true)" \
+      "${PYENV_ROOT:-$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")}"/versions/3.6*/bin/python3.6; do
+    if is_python36 "$candidate"; then python36=$candidate; break; fi
+  done
+fi
+is_python36 "$python36" \
+  || fail "no Python 3.6 found${python36:+ ($python36 is not one)}: it compiles the bytecode shipped for dom0's Python; set CSGUARD_PYTHON36 or install one (pyenv install 3.6.15)"
+
 work=$(mktemp -d "${TMPDIR:-/tmp}/csguard-rpm.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 src=$work/csguard-$version
@@ -49,6 +62,7 @@ rpmbuild -bb --quiet \
   --define "_topdir $work/top" \
   --define "csguard_version $version" \
   --define "csguard_release $release" \
+  --define "csguard_python36 $python36" \
   "$repo/rpm/csguard.spec" >&2
 
 rpm_file=csguard-$version-$release.noarch.rpm
