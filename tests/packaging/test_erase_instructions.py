@@ -1,6 +1,6 @@
 """The xe commands an erase prints to remove csguard's blocks, run as an operator
-would paste them, against the simulator: they remove csguard's entries and its
-verdict record, and nothing written by anyone else."""
+would paste them, against the simulator: they remove csguard's entries and every
+record csguard keeps in other_config, and nothing written by anyone else."""
 import os
 import shutil
 import subprocess
@@ -9,7 +9,7 @@ import sys
 from csguard import records
 from xapisim import Simulator
 
-from .conftest import query
+from .conftest import REPO, query
 
 XE = '''#!{python}
 """The xe commands the erase instructions use, over the simulator's XAPI, printing
@@ -47,6 +47,29 @@ finally:
 '''
 
 
+# What others write in other_config: kept. The override key is the operator's (csguard
+# only reads it), and a value may imitate a csguard key.
+OTHERS_KEYS = {
+    "keep": "me",
+    "csguard:override": "protect",
+    "XenCenter.CustomFields.note": "moved; csguard:verdict: alien since",
+}
+
+
+def csguards_records():
+    """A value for every other_config key csguard writes (each records.KEY_*), and for
+    a csguard: key a newer version might write."""
+    keys = [getattr(records, name) for name in dir(records) if name.startswith("KEY_")]
+    assert records.KEY_VERDICT in keys and records.KEY_EXEMPTION in keys
+    found = {key: "a record" for key in keys + ["csguard:newer-record"]}
+    found[records.KEY_VERDICT] = records.format_verdict(
+        "alien", 1764000000.0, "no CloudStack name; csguard:override: x")
+    found[records.KEY_EXEMPTION] = (
+        '{"at": "2026-01-05T10:00:00Z", "by": "root", "reason": "moving; it", '
+        '"until": "2026-01-05T12:00:00Z"}')
+    return found
+
+
 def erase_loop(rpm_path):
     """The shell loop the erase prints: from `for vm in` to its closing `done`."""
     lines = query(rpm_path, "--qf", "%{POSTUN}").splitlines()
@@ -63,9 +86,7 @@ def test_printed_xe_loop_removes_only_csguards_entries(rpm_path, tmp_path):
                    for op in ("clean_shutdown", "hard_shutdown", "shutdown", "destroy")}
         blocked["pause"] = "true"
         sim.modify_vm(web, "blocked_operations", blocked)
-        sim.modify_vm(web, "other_config", {
-            "keep": "me", records.KEY_VERDICT: records.format_verdict(
-                "alien", 1764000000.0, "no CloudStack name")})
+        sim.modify_vm(web, "other_config", dict(OTHERS_KEYS, **csguards_records()))
         _, xo = sim.create_vm("xo-protected", blocked_operations={"destroy": "true"})
         _, admin = sim.create_vm("admin-protected", blocked_operations={
             "clean_shutdown": "ask Bob first; csguard: has nothing to do with it"})
@@ -83,8 +104,14 @@ def test_printed_xe_loop_removes_only_csguards_entries(rpm_path, tmp_path):
         assert process.returncode == 0, out + err
 
         assert sim.vm_record(web)["blocked_operations"] == {"pause": "true"}
-        assert sim.vm_record(web)["other_config"] == {"keep": "me"}
+        assert sim.vm_record(web)["other_config"] == OTHERS_KEYS
         for uuid, blocks in before.items():
             assert sim.vm_record(uuid)["blocked_operations"] == blocks
 
 
+
+
+def test_readme_gives_the_loop_the_erase_prints(rpm_path):
+    with open(os.path.join(REPO, "README.md"), encoding="utf-8") as f:
+        readme = f.read()
+    assert erase_loop(rpm_path) in readme
