@@ -18,7 +18,7 @@ fail() { echo "rpm/build.sh: $*" >&2; exit 1; }
 command -v rpmbuild >/dev/null \
   || fail "rpmbuild not found: install it (Debian: apt-get install rpm; EL: yum install rpm-build)"
 for file in dom0-plugin/csguard/__init__.py xapi-hooks/csguard rpm/csguard.yaml \
-            rpm/csguard.service rpm/csguard.spec rpm/requirements.txt; do
+            rpm/csguard.service rpm/csguard.spec rpm/requirements.txt LICENSE; do
   [ -f "$repo/$file" ] || fail "$file is missing; the RPM cannot be built without it"
 done
 
@@ -54,6 +54,7 @@ find "$src/lib" -name '*.py[co]' -delete
 "$python" "$repo/rpm/vendor.py" "$repo/rpm/requirements.txt" "$src/lib" \
   || fail "vendoring the dependencies failed (see above)"
 mv "$src/lib/licenses" "$src/licenses"
+cp "$repo/LICENSE" "$src/licenses/LICENSE"
 cp "$repo/xapi-hooks/csguard" "$src/xapi-plugin"
 cp "$repo/rpm/csguard.yaml" "$repo/rpm/csguard.service" "$src/"
 

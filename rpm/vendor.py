@@ -112,6 +112,28 @@ def extract(artifact, package, dest):
     if licenses:
         license_name = package + "-" + licenses[0].rsplit("/", 1)[-1]
         write(os.path.join(dest, "licenses", license_name), files[licenses[0]])
+        return
+    notice = header_notice(files, root)
+    if notice is None:
+        raise VendorError(f"{label} carries no license file and no copyright notice: "
+                          "it cannot be redistributed in the RPM")
+    write(os.path.join(dest, "licenses", package + "-LICENSE"), notice)
+
+
+def header_notice(files, prefix):
+    """The copyright and license comment at the top of the package's first module that
+    has one (XenAPI ships its BSD notice only there), as text; None if none has."""
+    for name in sorted(n for n in files if n.startswith(prefix) and n.endswith(".py")):
+        lines = []
+        for line in files[name].decode("utf-8").splitlines():
+            if not line.startswith("#"):
+                break
+            if not line.startswith("#!"):
+                lines.append(line[2:] if line.startswith("# ") else line[1:])
+        text = "\n".join(lines).strip() + "\n"
+        if "Copyright" in text:
+            return text.encode("utf-8")
+    return None
 
 
 def write(path, data):

@@ -1,5 +1,7 @@
 """What the RPM holds and declares: files, modes, config flags, version, dependencies."""
+import datetime
 import os
+import re
 
 from csguard import __version__
 
@@ -83,9 +85,55 @@ def bytecode36(source):
 
 
 def test_vendored_licenses_ship(rpm_path):
-    licenses = {os.path.basename(p) for p in file_table(rpm_path)
-                if p.startswith("/usr/share/licenses/")}
-    assert {"cachetools-LICENSE", "sdnotify-LICENSE.txt", "yaml-LICENSE"} <= licenses
+    licenses = {os.path.basename(p) for p, (perms, _, _, _) in file_table(rpm_path).items()
+                if p.startswith("/usr/share/licenses/") and perms.startswith("-")}
+    assert licenses == {"LICENSE", "cachetools-LICENSE", "sdnotify-LICENSE.txt",
+                        "yaml-LICENSE", "XenAPI-LICENSE"}
+
+
+# How each license text shipped is recognised, and its name in the License tag
+# (the short names of CentOS 7's rpm, which dom0 runs).
+LICENSE_KINDS = (
+    ("Apache License\n                           Version 2.0", "ASL 2.0"),
+    ("Permission is hereby granted, free of charge", "MIT"),
+    ("Redistribution and use in source and binary forms", "BSD"),
+)
+
+
+def test_license_tag_names_every_license_shipped(rpm_path, payload_root):
+    licenses_dir = [os.path.join(directory, name)
+                    for directory, _, names in os.walk(payload_root)
+                    if "/usr/share/licenses/" in directory + "/" for name in names]
+    kinds = set()
+    for path in licenses_dir:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+        found = [kind for phrase, kind in LICENSE_KINDS if phrase in text]
+        assert len(found) == 1, f"{path}: not one known license"
+        kinds.update(found)
+    assert set(query(rpm_path, "--qf", "%{LICENSE}").split(" and ")) == kinds
+
+
+def test_license_file_is_the_apache_license_and_ships(payload_root):
+    with open(os.path.join(REPO, "LICENSE"), encoding="utf-8") as f:
+        text = f.read()
+    assert text.split()[:5] == ["Apache", "License", "Version", "2.0,", "January"]
+    assert "END OF TERMS AND CONDITIONS" in text and len(text) > 11000, "the full text"
+    shipped = [os.path.join(directory, "LICENSE")
+               for directory, _, names in os.walk(payload_root) if "LICENSE" in names]
+    assert len(shipped) == 1
+    with open(shipped[0], encoding="utf-8") as f:
+        assert f.read() == text
+
+
+def test_url_and_a_changelog_entry_for_this_version(rpm_path):
+    assert query(rpm_path, "--qf", "%{URL}").startswith("https://")
+    newest = query(rpm_path, "--changelog").splitlines()[0]
+    match = re.match(r"^\* (\w{3} \w{3} \d{2} \d{4}) .+ <[^>]+@[^>]+> - (\S+)-(\d+)$", newest)
+    assert match, newest
+    day = datetime.datetime.strptime(match.group(1), "%a %b %d %Y")
+    assert day.strftime("%a") == match.group(1)[:3], "rpm refuses a wrong weekday"
+    assert match.group(2) == __version__, "a new version needs its %changelog entry"
 
 
 def test_modes_owners_and_config_flags(rpm_path):
