@@ -1,4 +1,4 @@
-# One command each: `make test` (the whole suite, what CI runs), `make demo`.
+# One command each: `make test` (the whole suite, what CI runs), `make demo`, `make dev`.
 # Both set up what they need first: a tools venv with tox, and the pyenv Pythons
 # (3.6 = dom0's Python, 3.13 = the newest) on PATH for tox.
 SHELL := /bin/bash
@@ -24,16 +24,22 @@ lint: $(TOOLS)/bin/tox
 	$(TOX) -e lint
 
 clean:
-	rm -rf $(TOOLS) .tox build
+	rm -rf $(TOOLS) .tox build $(VENV)
 
-DEMO := .venv-demo
-$(DEMO)/bin/python:
-	python3 -m venv $(DEMO)
-	$(DEMO)/bin/pip install -q XenAPI PyYAML sdnotify cachetools
+# A virtual environment with exactly the dependency versions the RPM ships
+# (rpm/requirements.txt), for the demo, the simulator and running csguard by hand.
+VENV ?= .venv
+$(VENV)/.installed: rpm/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q -r rpm/requirements.txt
+	touch $@
 
-.PHONY: demo
-demo: $(DEMO)/bin/python
-	PYTHONPATH=dom0-plugin:tests $(DEMO)/bin/python -m demo
+.PHONY: dev demo
+dev: $(VENV)/.installed
+	@echo "ready: $(VENV)/bin/python, with PYTHONPATH=dom0-plugin:tests"
+
+demo: $(VENV)/.installed
+	PYTHONPATH=dom0-plugin:tests $(VENV)/bin/python -m demo
 
 .PHONY: rpm
 rpm:
