@@ -18,7 +18,8 @@ fail() { echo "rpm/build.sh: $*" >&2; exit 1; }
 command -v rpmbuild >/dev/null \
   || fail "rpmbuild not found: install it (Debian: apt-get install rpm; EL: yum install rpm-build)"
 for file in dom0-plugin/csguard/__init__.py xapi-hooks/csguard rpm/csguard.yaml \
-            rpm/csguard.service rpm/csguard.spec rpm/requirements.txt LICENSE; do
+            rpm/csguard.service rpm/csguard.spec rpm/requirements.txt LICENSE \
+            rpm/bugtool/csguard.xml rpm/bugtool/csguard/stuff.xml rpm/bugtool/redacted-config; do
   [ -f "$repo/$file" ] || fail "$file is missing; the RPM cannot be built without it"
 done
 
@@ -57,6 +58,7 @@ mv "$src/lib/licenses" "$src/licenses"
 cp "$repo/LICENSE" "$src/licenses/LICENSE"
 cp "$repo/xapi-hooks/csguard" "$src/xapi-plugin"
 cp "$repo/rpm/csguard.yaml" "$repo/rpm/csguard.service" "$src/"
+cp -R "$repo/rpm/bugtool" "$src/bugtool"
 
 tar -C "$work" -czf "$work/top/SOURCES/csguard-$version.tar.gz" "csguard-$version"
 rpmbuild -bb --quiet \

@@ -16,6 +16,11 @@ OUTSIDE_LIBRARY = {
     "/etc/csguard/csguard.yaml",
     "/usr/lib/systemd/system/csguard.service",
     "/var/lib/csguard",
+    "/usr/libexec/csguard",
+    "/usr/libexec/csguard/redacted-config",
+    "/etc/xensource/bugtool/csguard.xml",
+    "/etc/xensource/bugtool/csguard",
+    "/etc/xensource/bugtool/csguard/stuff.xml",
 }
 # What the rpm of CentOS 7 based dom0s (4.11.3) can install; a newer rpmbuild adds
 # others (PayloadIsZstd, LargeFiles, RichDependencies) only when the spec asks for them.
@@ -145,6 +150,8 @@ def test_modes_owners_and_config_flags(rpm_path):
     assert table["/etc/xapi.d/plugins/csguard"][0] == "-rwxr-xr-x"
     assert table["/usr/lib/systemd/system/csguard.service"][0] == "-rw-r--r--"
     assert table["/var/lib/csguard"][0] == "drwxr-x---"
+    assert table["/usr/libexec/csguard/redacted-config"][0] == "-rwxr-xr-x"
+    assert table["/etc/xensource/bugtool/csguard/stuff.xml"][0] == "-rw-r--r--"
     assert {(user, group) for _, user, group, _ in table.values()} == {("root", "root")}
     configs = sorted(p for p, (_, _, _, flags) in table.items() if "c" in flags)
     assert configs == ["/etc/csguard/csguard.yaml"]
