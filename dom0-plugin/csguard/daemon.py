@@ -37,6 +37,7 @@ import sdnotify
 
 from csguard import __version__, classify, plan, records, report
 from csguard import config as configuration
+from csguard.credentials import credentials_for
 from csguard.xapi import Xapi, XapiError, XapiUnavailable, shown_url
 
 log = logging.getLogger("csguard")
@@ -92,7 +93,7 @@ class Daemon:
     def __init__(self, config, load_config):
         """`load_config()` returns a new Config (or raises ConfigError) on SIGHUP."""
         self.config = config
-        self._credentials = credentials_for(config)
+        self._credentials = credentials_for(config.xapi_url, config)
         self._load_config = load_config
         self.notifier = sdnotify.SystemdNotifier()
         self.messenger = report.Messenger()
@@ -519,7 +520,7 @@ class Daemon:
         self._reload_requested = False
         try:
             new = self._load_config()
-            credentials = credentials_for(new)
+            credentials = credentials_for(new.xapi_url, new)
         except configuration.ConfigError as e:
             log.error("SIGHUP: the new configuration is not valid, keeping the old one: %s", e)
             return
@@ -572,14 +573,6 @@ class Daemon:
                 self._status_line = line
                 self.notifier.notify("STATUS=" + line)
             self.status.flush(force=force)
-
-
-def credentials_for(config):
-    """(user, password) for http(s) URLs from the credentials file; None for the
-    local socket, where XAPI ignores credentials."""
-    if config.xapi_url.startswith("unix://") or not config.credentials_file:
-        return None
-    return configuration.load_credentials(config.credentials_file)
 
 
 def parse_args(argv):

@@ -1,13 +1,12 @@
 """config: the file's every option, every refusal (with its line and key), the shipped
-default file, command-line overrides and the credentials file."""
+default file and command-line overrides."""
 import json
 import os
-import re
 
 import pytest
 import yaml
-from csguard import config
-from csguard.config import Config, ConfigError, load, load_credentials, parse
+from csguard import config, options
+from csguard.config import Config, ConfigError, load, parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SHIPPED = os.path.join(HERE, "..", "..", "rpm", "csguard.yaml")
@@ -78,7 +77,7 @@ def _paths(mapping, prefix=""):
 
 
 def test_options_are_the_documented_ones():
-    assert sorted(config.OPTIONS) == sorted(OPTIONS)
+    assert sorted(options.OPTIONS) == sorted(OPTIONS)
 
 
 def test_the_shipped_file_lists_every_option_with_a_comment():
@@ -138,7 +137,7 @@ def test_remote_urls_take_a_credentials_file(url):
     assert (cfg.xapi_url, cfg.credentials_file) == (url, "/etc/csguard/xapi.secret")
 
 
-@pytest.mark.parametrize("op", sorted(config.VM_OPERATIONS - {"power_state_reset"}))
+@pytest.mark.parametrize("op", sorted(options.VM_OPERATIONS - {"power_state_reset"}))
 def test_every_xapi_operation_but_power_state_reset_can_be_blocked(op):
     assert parse(f"protection: {{block_operations: [{op}]}}").block_operations == (op,)
 
@@ -147,8 +146,8 @@ def test_vm_operations_is_xapis_enum():
     for op in ("destroy", "clean_shutdown", "hard_shutdown", "shutdown", "start", "start_on",
                "pool_migrate", "migrate_send", "power_state_reset", "changing_VCPUs_live",
                "sysprep", "create_vtpm"):
-        assert op in config.VM_OPERATIONS
-    assert len(config.VM_OPERATIONS) == 50
+        assert op in options.VM_OPERATIONS
+    assert len(options.VM_OPERATIONS) == 50
 
 
 # ---- warnings: legal but risky ----
@@ -457,80 +456,3 @@ def test_bad_overrides_are_refused(fields, key, problem):
     assert caught.value.key == key
     assert problem in str(caught.value)
     assert str(caught.value).startswith(f"command-line override, {key}: ")
-
-
-# ---- credentials file ----
-
-def _credentials(tmp_path, content, mode=0o600):
-    path = tmp_path / "xapi.secret"
-    path.write_bytes(content if isinstance(content, bytes) else content.encode())
-    os.chmod(str(path), mode)
-    return str(path)
-
-
-@pytest.mark.parametrize("content, expected", [
-    ("root\nxenroot\n", ("root", "xenroot")),
-    ("root\nxenroot", ("root", "xenroot")),
-    ("root\r\nxen root\r\n", ("root", "xen root")),
-    ("root\npass:with:colons\n", ("root", "pass:with:colons")),
-    ("root:xenroot\n", ("root", "xenroot")),
-    ("root:pa:ss\n", ("root", "pa:ss")),
-    ("\n root \n\nxenroot\n\n", ("root", "xenroot")),
-    ("r\u00f6ot\np\u00e4ss\n", ("r\u00f6ot", "p\u00e4ss")),
-])
-def test_credentials(tmp_path, content, expected):
-    assert load_credentials(_credentials(tmp_path, content)) == expected
-
-
-@pytest.mark.parametrize("content, problem", [
-    ("", "is empty"),
-    ("\n\n  \n", "is empty"),
-    ("rootxenroot\n", "has one line without ':'"),
-    ("root\nxenroot\nextra\n", "has more than two lines"),
-    (":xenroot\n", "empty user name"),
-    ("root:\n", "empty password"),
-    (b"root\n\xff\xfe\n", "is not UTF-8"),
-    ("x" * (config.MAX_CREDENTIALS_SIZE + 1), "too large"),
-])
-def test_bad_credentials_files(tmp_path, content, problem):
-    path = _credentials(tmp_path, content)
-    with pytest.raises(ConfigError) as caught:
-        load_credentials(path)
-    assert str(caught.value).startswith(path + ": ")
-    assert problem in str(caught.value)
-
-
-@pytest.mark.parametrize("mode", [0o640, 0o604, 0o644, 0o660, 0o620, 0o606, 0o700 | 0o004])
-def test_credentials_readable_by_others_are_refused(tmp_path, mode):
-    path = _credentials(tmp_path, "root\nsupersecret\n", mode)
-    with pytest.raises(ConfigError) as caught:
-        load_credentials(path)
-    message = str(caught.value)
-    assert f"chmod 600 {path}" in message
-    assert f"{mode:04o}" in message
-    assert "supersecret" not in message
-
-
-@pytest.mark.parametrize("mode", [0o600, 0o400])
-def test_owner_only_credentials_are_accepted(tmp_path, mode):
-    assert load_credentials(_credentials(tmp_path, "u:p", mode)) == ("u", "p")
-
-
-def test_credential_errors_never_show_the_password(tmp_path):
-    for content in ("root\nsupersecret\nmore\n", "supersecret\n", ":supersecret\n"):
-        with pytest.raises(ConfigError) as caught:
-            load_credentials(_credentials(tmp_path, content))
-        assert "supersecret" not in str(caught.value)
-
-
-def test_missing_credentials_file(tmp_path):
-    with pytest.raises(ConfigError) as caught:
-        load_credentials(str(tmp_path / "none"))
-    assert "cannot read it" in str(caught.value)
-
-
-def test_a_credentials_path_that_is_not_a_file(tmp_path):
-    os.chmod(str(tmp_path), 0o700)
-    with pytest.raises(ConfigError) as caught:
-        load_credentials(str(tmp_path))
-    assert re.search(r"not a regular file|cannot read it", str(caught.value))

@@ -7,6 +7,7 @@ import time
 
 from csguard import classify, preflight
 from csguard import config as configuration
+from csguard.credentials import credentials_for
 from csguard.outcome import BAD_ARGUMENT, CONFIG_ERROR, CommandError
 from csguard.xapi import Xapi
 
@@ -60,10 +61,8 @@ def load_config(options):
 
 def credentials(url, config):
     """(user, password) for an http(s) XAPI, from the configured credentials file."""
-    if url.startswith("unix://") or not config.credentials_file:
-        return None
     try:
-        return configuration.load_credentials(config.credentials_file)
+        return credentials_for(url, config)
     except configuration.ConfigError as e:
         raise CommandError(CONFIG_ERROR, str(e))
 

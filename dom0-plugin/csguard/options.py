@@ -1,0 +1,331 @@
+"""The option table of the configuration file: each option's default, where it
+lives in the YAML tree, the validator of its value, the checks of options that go
+together, and the warnings for risky but legal choices. Validators take a plain
+value and return the field's value, or raise Invalid saying what is wrong."""
+import collections
+import difflib
+import math
+import re
+import urllib.parse
+
+from csguard import records
+
+# XAPI's vm_operations enum (xen-api ocaml/idl/datamodel_vm.ml).
+VM_OPERATIONS = frozenset((
+    "snapshot", "clone", "copy", "create_template", "revert", "checkpoint",
+    "snapshot_with_quiesce", "provision", "start", "start_on", "pause", "unpause",
+    "clean_shutdown", "clean_reboot", "hard_shutdown", "power_state_reset", "hard_reboot",
+    "suspend", "csvm", "resume", "resume_on", "pool_migrate", "migrate_send",
+    "get_boot_record", "send_sysrq", "send_trigger", "query_services", "shutdown",
+    "call_plugin", "changing_memory_live", "awaiting_memory_live",
+    "changing_dynamic_range", "changing_static_range", "changing_memory_limits",
+    "changing_shadow_memory", "changing_shadow_memory_live", "changing_VCPUs",
+    "changing_VCPUs_live", "changing_NVRAM", "assert_operation_valid", "data_source_op",
+    "update_allowed_operations", "make_into_template", "import", "export",
+    "metadata_export", "reverting", "destroy", "create_vtpm", "sysprep",
+))
+
+# Blocking these is allowed but takes something away from the pool's own machinery.
+DISRUPTIVE_OPERATIONS = {
+    "start": "HA can no longer restart protected VMs after a host failure",
+    "start_on": "HA can no longer restart protected VMs after a host failure",
+    "pool_migrate": "maintenance mode (host.evacuate) fails on hosts running protected VMs",
+    "migrate_send": "protected VMs can no longer be live-migrated with their storage, "
+                    "and evacuating a host may fail",
+}
+
+MODES = ("enforce", "audit")
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+                   re.IGNORECASE)
+
+DEFAULTS = collections.OrderedDict((
+    ("instance_names", ("VM",)),
+    ("name_patterns", ()),
+    ("protect_uuids", frozenset()),
+    ("allow_uuids", frozenset()),
+    ("protect_tag", "csguard-protect"),
+    ("allow_tag", "csguard-allow"),
+    ("override_key", "csguard:override"),
+    ("block_operations", ("clean_shutdown", "hard_shutdown", "shutdown", "destroy")),
+    ("mode", "enforce"),
+    ("xapi_url", "unix:///var/lib/xcp/xapi"),
+    ("credentials_file", None),
+    ("call_timeout", 30.0),
+    ("state_dir", "/var/lib/csguard"),
+    ("log_level", "info"),
+    ("warnings", ()),
+    ("source", None),
+))
+
+
+class Invalid(Exception):
+    """A bad value: what is wrong, and which list item (or field, for cross-checks)."""
+
+    def __init__(self, problem, item=None, field=None):
+        super().__init__(problem)
+        self.problem, self.item, self.field = problem, item, field
+
+
+def closest(word, choices):
+    """The choice the user most likely meant (same word in another case first), or None."""
+    for choice in choices:
+        if choice.lower() == word.lower():
+            return choice
+    close = difflib.get_close_matches(word, choices, n=1)
+    return close[0] if close else None
+
+
+def all_keys(schema, prefix=""):
+    for key, entry in schema.items():
+        if isinstance(entry, dict):
+            yield from all_keys(entry, prefix + key + ".")
+        else:
+            yield prefix + key
+
+
+# ---- validators: plain value in, field value out, Invalid(problem) if bad ----
+
+def _text(value, what="a text value"):
+    if not isinstance(value, str):
+        raise Invalid(f"must be {what}, not {_yaml_type(value)}")
+    return value
+
+
+def _list(value, what):
+    if not isinstance(value, list):
+        raise Invalid(f"must be a list of {what}, e.g. [a, b], not {_yaml_type(value)}")
+    return value
+
+
+def _yaml_type(value):
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()} (quote it if you mean text)"
+    names = {int: "a number", float: "a number", list: "a list", dict: "a mapping",
+             str: "text"}
+    return names.get(type(value), f"a {type(value).__name__}")
+
+
+def _instance_names(value):
+    names = []
+    for index, name in enumerate(_list(value, "CloudStack instance names")):
+        if not isinstance(name, str) or not name:
+            raise Invalid(f"instance names must be non-empty text, not {_yaml_type(name)}",
+                           item=index)
+        if any(char.isspace() for char in name) or not name.isprintable():
+            raise Invalid(f"instance name {records.show(name)} contains whitespace or "
+                           "control characters; CloudStack's instance.name has none",
+                           item=index)
+        if name not in names:
+            names.append(name)
+    if not names:
+        raise Invalid("needs at least one name (CloudStack's instance.name, default VM)")
+    return tuple(names)
+
+
+def _name_patterns(value):
+    patterns = []
+    for index, pattern in enumerate(_list(value or [], "regular expressions")):
+        if not isinstance(pattern, str) or not pattern:
+            raise Invalid(f"name patterns must be non-empty text, not {_yaml_type(pattern)}",
+                           item=index)
+        try:
+            patterns.append(re.compile(pattern))
+        except re.error as error:
+            raise Invalid(f"pattern {records.show(pattern)} is not a valid regular "
+                           f"expression: {error}", item=index) from None
+    return tuple(patterns)
+
+
+def _uuids(value):
+    uuids = set()
+    for index, uuid in enumerate(_list(value or [], "VM uuids")):
+        if not isinstance(uuid, str) or not _UUID.fullmatch(uuid):
+            raise Invalid(f"{records.show(uuid)} is not a VM uuid (like "
+                           "0e4bc8f5-5c2b-4cbc-9ab5-ecdf1f5f0b3f; see xe vm-list)", item=index)
+        uuids.add(uuid.lower())
+    return frozenset(uuids)
+
+
+def _tag(value):
+    if value is None:
+        return None
+    tag = _text(value, "a tag (text), or empty to turn this override off")
+    if not tag or tag != tag.strip() or not tag.isprintable():
+        raise Invalid(f"tag {records.show(tag)} must be non-empty, printable and without "
+                       "leading or trailing spaces")
+    return tag
+
+
+def _override_key(value):
+    if value is None:
+        return None
+    key = _text(value, "an other_config key (text), or empty to turn this override off")
+    if not key or any(char.isspace() for char in key) or not key.isprintable():
+        raise Invalid(f"other_config key {records.show(key)} must be non-empty, printable "
+                       "and without spaces")
+    if key in (records.KEY_VERDICT, records.KEY_EXEMPTION):
+        raise Invalid(f"{key} is csguard's own record; choose another key, "
+                       "e.g. csguard:override")
+    return key
+
+
+def _one_of(choices, what):
+    def validate(value):
+        if not isinstance(value, str):
+            raise Invalid(f"must be one of {', '.join(choices)}, not {_yaml_type(value)}")
+        if value not in choices:
+            close = closest(value, choices)
+            hint = f"; did you mean {close}?" if close else ""
+            raise Invalid(f"{records.show(value)} is not a {what}: use one of "
+                           f"{', '.join(choices)}{hint}")
+        return value
+    return validate
+
+
+def _block_operations(value):
+    operations = []
+    for index, op in enumerate(_list(value, "XAPI VM operations")):
+        if not isinstance(op, str):
+            raise Invalid(f"operations are names, not {_yaml_type(op)}", item=index)
+        if op == "power_state_reset":
+            raise Invalid("power_state_reset cannot be blocked: XAPI never checks "
+                           "blocked_operations for it, so blocking it would protect "
+                           "nothing; remove it", item=index)
+        if op not in VM_OPERATIONS:
+            close = closest(op, sorted(VM_OPERATIONS))
+            hint = f"; did you mean {close}?" if close else ""
+            raise Invalid(f"{records.show(op)} is not a XAPI VM operation{hint}", item=index)
+        if op not in operations:
+            operations.append(op)
+    if not operations:
+        raise Invalid("is empty, so nothing would be protected; to only classify and "
+                       "report, set protection.mode: audit instead")
+    return tuple(operations)
+
+
+def _url(value):
+    url = _text(value, "a URL")
+    if url.startswith("unix://"):
+        if not url[len("unix://"):].startswith("/") or "\0" in url:
+            raise Invalid(f"{records.show(url)} must name an absolute socket path, "
+                           "e.g. unix:///var/lib/xcp/xapi")
+        return url
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if port == 0:
+        raise Invalid(f"{records.show(url)} has an invalid port")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Invalid(f"{records.show(url)} must be unix:///path/to/socket or "
+                       "http(s)://host[:port]/")
+    if parts.username is not None or parts.password is not None:
+        raise Invalid("must not contain a user or password: put them in "
+                       "xapi.credentials_file (chmod 600)")
+    return url
+
+
+def _path(value, what):
+    path = _text(value, what)
+    if not path.startswith("/") or "\0" in path:
+        raise Invalid(f"{records.show(path)} must be an absolute path")
+    return path
+
+
+def _credentials_file(value):
+    return None if value is None else _path(value, "a file path")
+
+
+def _call_timeout(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise Invalid(f"must be a number of seconds, not {_yaml_type(value)}")
+    if not math.isfinite(value) or value <= 0:
+        raise Invalid(f"must be a positive number of seconds, not {value}")
+    return float(value)
+
+
+SCHEMA = {
+    "cloudstack": {
+        "instance_names": ("instance_names", _instance_names),
+        "name_patterns": ("name_patterns", _name_patterns),
+    },
+    "overrides": {
+        "protect": {"uuids": ("protect_uuids", _uuids), "tag": ("protect_tag", _tag)},
+        "allow": {"uuids": ("allow_uuids", _uuids), "tag": ("allow_tag", _tag)},
+        "other_config_key": ("override_key", _override_key),
+    },
+    "protection": {
+        "mode": ("mode", _one_of(MODES, "mode")),
+        "block_operations": ("block_operations", _block_operations),
+    },
+    "xapi": {
+        "url": ("xapi_url", _url),
+        "credentials_file": ("credentials_file", _credentials_file),
+        "call_timeout": ("call_timeout", _call_timeout),
+    },
+    "state_dir": ("state_dir", lambda value: _path(value, "a directory path")),
+    "log_level": ("log_level", _one_of(LOG_LEVELS, "log level")),
+}
+
+
+def _entries(schema):
+    for entry in schema.values():
+        if isinstance(entry, dict):
+            yield from _entries(entry)
+        else:
+            yield entry
+
+
+VALIDATORS = dict(_entries(SCHEMA))
+# Every option of the file as a dotted path, e.g. "xapi.url".
+OPTIONS = tuple(all_keys(SCHEMA))
+
+
+def check_together(values):
+    """Rules that involve two options; Invalid.field names the one to point at."""
+    both = values["protect_uuids"] & values["allow_uuids"]
+    if both:
+        raise Invalid(f"{min(both)} is also listed in overrides.protect.uuids; "
+                       "a VM can be protected or allowed, not both", field="allow_uuids")
+    if values["protect_tag"] is not None and values["protect_tag"] == values["allow_tag"]:
+        raise Invalid("is the same as overrides.protect.tag; use two different tags",
+                       field="allow_tag")
+    remote = not values["xapi_url"].startswith("unix://")
+    if not remote and values["credentials_file"] is not None:
+        raise Invalid("is only used with an http(s) xapi.url: the local socket needs no "
+                       "password; remove it", field="credentials_file")
+
+
+def warnings_for(values):
+    warnings = []
+    for op in values["block_operations"]:
+        if op in DISRUPTIVE_OPERATIONS:
+            warnings.append(f"protection.block_operations: blocking {op}: "
+                            f"{DISRUPTIVE_OPERATIONS[op]}")
+    if "destroy" not in values["block_operations"]:
+        warnings.append("protection.block_operations: destroy is not blocked, so "
+                        "CloudStack can delete the records of protected VMs (its StopCommand "
+                        "ends with VM.destroy, and it destroys halted aliens on connect)")
+    for op in ("clean_shutdown", "hard_shutdown"):
+        if op not in values["block_operations"]:
+            warnings.append(f"protection.block_operations: {op} is not blocked, so "
+                            "CloudStack can shut protected VMs down")
+    for pattern in values["name_patterns"]:
+        if pattern.fullmatch(""):
+            warnings.append(f"cloudstack.name_patterns: {records.show(pattern.pattern)} "
+                            "matches the empty name and maybe every name, so it may leave "
+                            "VMs unprotected")
+    if not values["xapi_url"].startswith("unix://") and values["credentials_file"] is None:
+        warnings.append("xapi.url is http(s) and xapi.credentials_file is not set: csguard "
+                        "logs in as root with an empty password, which XAPI refuses unless "
+                        "root has none; set xapi.credentials_file (a chmod 600 file with the "
+                        "user name and password)")
+    if values["mode"] == "audit":
+        warnings.append("protection.mode is audit: VMs are classified and reported, "
+                        "nothing is blocked")
+    return tuple(warnings)
