@@ -1,0 +1,71 @@
+"""`csguard daemon`: protect the VMs of this pool that CloudStack did not create.
+
+The entry point: arguments, the configuration, logging, then the loop (loop.py)
+until SIGTERM. Exit status 2 when the configuration stops it from starting.
+"""
+import argparse
+import logging
+import os
+import sys
+
+from csguard import config as configuration
+from csguard import report
+from csguard.daemon.loop import Daemon
+
+log = logging.getLogger("csguard")
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(
+        prog="csguard daemon",
+        description="Protect the VMs of this XenServer / XCP-ng pool that CloudStack did "
+                    "not create. Runs in the foreground, logs to stderr, talks to systemd "
+                    "through NOTIFY_SOCKET.")
+    parser.add_argument("--config", help=f"configuration file (default {configuration.DEFAULT_PATH}; a missing default "
+                        "file means built-in defaults)")
+    parser.add_argument("--xapi-url", help="unix:///path/to/socket or http(s)://host[:port]/ "
+                        "(overrides the configuration)")
+    parser.add_argument("--state-dir", help="where status.json is written (overrides the "
+                        "configuration)")
+    parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"),
+                        help="overrides the configuration")
+    return parser.parse_args(argv)
+
+
+def load_config(args):
+    """The Config from --config (or the default file, if present) plus the flags."""
+    path = args.config or configuration.DEFAULT_PATH
+    if args.config is None and not os.path.exists(path):
+        config = configuration.Config()
+    else:
+        config = configuration.load(path)
+    overrides = {}
+    if args.xapi_url:
+        overrides["xapi_url"] = args.xapi_url
+    if args.state_dir:
+        overrides["state_dir"] = args.state_dir
+    if args.log_level:
+        overrides["log_level"] = args.log_level
+    return config.with_overrides(**overrides) if overrides else config
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    report.setup_logging(args.log_level or "info")
+    try:
+        config = load_config(args)
+    except configuration.ConfigError as e:
+        log.error("not starting: %s", e)
+        return 2
+    except OSError as e:
+        log.error("not starting: cannot read the configuration: %s", e)
+        return 2
+    report.set_level(config.log_level)
+    for warning in config.warnings:
+        log.warning("configuration: %s", warning)
+    try:
+        daemon = Daemon(config, lambda: load_config(args))
+    except configuration.ConfigError as e:
+        log.error("not starting: %s", e)
+        return 2
+    return daemon.run()

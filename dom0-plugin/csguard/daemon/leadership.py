@@ -1,0 +1,54 @@
+"""Who writes: one writer per pool. Every host runs the daemon and follows the
+whole pool's events through its own host's socket, but only the daemon on the
+pool master writes. A standby that sees the master become its own host takes over
+(reconciles everything from its cache at once); a leader that sees another master
+stops writing."""
+import logging
+
+from csguard import records
+from csguard.xapi import XapiError
+
+log = logging.getLogger("csguard")
+
+
+class Leadership:
+    """This host, the pool's master (from the pool record's events), and whether
+    this daemon leads."""
+
+    def __init__(self):
+        self.this_host = None
+        self.master = None
+        self.pool_uuid = None
+        self.leader = False
+
+    def pool_changed(self, pool):
+        self.pool_uuid = pool.get("uuid")
+        self.master = pool.get("master")
+
+    def elect(self):
+        """Lead if this host is the pool master; after a fresh listing."""
+        self.leader = self.master == self.this_host
+        return self.leader
+
+    def follow(self, xapi):
+        """After a pool event: True when this host has just become the pool master
+        (take over), False when it has just stopped being it (stand by), None when
+        nothing changed."""
+        leader = self.master == self.this_host
+        if leader == self.leader:
+            return None
+        self.leader = leader
+        if leader:
+            log.warning("this host is now the pool master: csguard takes over protecting "
+                        "the pool")
+        else:
+            log.warning("this host is no longer the pool master (now host %s): csguard "
+                        "stops writing and stands by", self._host_name(xapi, self.master))
+        return leader
+
+    def _host_name(self, xapi, ref):
+        """A host's name for a log line; its ref if XAPI cannot say."""
+        try:
+            return records.show(xapi.call("host.get_name_label", ref))
+        except XapiError:
+            return ref

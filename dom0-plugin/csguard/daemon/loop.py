@@ -1,0 +1,302 @@
+"""The daemon's loop: list every VM, protect the aliens, then keep it that way.
+
+One loop, one thread (plus a watchdog pinger):
+
+    connect -> event.from(vm, pool, task, token "") = the listing and a token
+            -> if this host is the pool master: reconcile every VM
+            -> READY=1
+            -> event.from(token, timeout) ... reconcile each changed VM
+
+Any doubt about the stream (lost connection or session, token errors, EVENTS_LOST)
+ends the session: reconnect with capped exponential backoff and resync from
+scratch. The jobs the loop calls live next to it: reconcile.py (one VM),
+leadership.py (who writes), attempts.py (blocked attempts from task events),
+systemd.py (sd_notify, watchdog, signals), backoff.py.
+"""
+import logging
+import time
+
+from csguard import __version__, classify, records, report
+from csguard import config as configuration
+from csguard.credentials import credentials_for
+from csguard.daemon.attempts import Attempts
+from csguard.daemon.backoff import BACKOFF_CAP, Backoff
+from csguard.daemon.leadership import Leadership
+from csguard.daemon.reconcile import Reconciler
+from csguard.daemon.systemd import Signals, Stop, Systemd, Wakeup
+from csguard.xapi import Xapi, XapiError, XapiUnavailable, shown_url
+
+log = logging.getLogger("csguard")
+
+CLASSES = ("vm", "pool", "task")
+# Longest event.from wait; shorter when a timer (exemption expiry, status file,
+# watchdog) needs the loop sooner.
+EVENT_WAIT = 30.0
+
+ROLE_CONNECTING, ROLE_LEADER, ROLE_STANDBY, ROLE_STOPPED = (
+    "connecting", "leader", "standby", "stopped")
+
+
+class _Reconnect(Exception):
+    """The config changed: start a fresh session with it."""
+
+
+class Daemon:
+    """The loop and its state: the config, the session, the role."""
+
+    def __init__(self, config, load_config):
+        """`load_config()` returns a new Config (or raises ConfigError) on SIGHUP."""
+        self.config = config
+        self._credentials = credentials_for(config.xapi_url, config)
+        self._load_config = load_config
+        self.systemd = Systemd()
+        self.signals = Signals()
+        self.messenger = report.Messenger()
+        self.status = report.StatusFile(config.state_dir)
+        self.leadership = Leadership()
+        self.reconciler = Reconciler(self.messenger, self.systemd.beat)
+        self.attempts = Attempts(self.messenger)
+        self.role = ROLE_CONNECTING
+        self.ready = False
+        self.host_uuid = None
+        self._xapi = None
+        self._backoff = Backoff()
+        self._outage = None
+        self._last_event_at = None
+        self._status_line = None
+
+    def run(self):
+        """Protect until SIGTERM; returns the exit status."""
+        self.signals.install()
+        self.systemd.start_watchdog()
+        log.info("csguard %s starting: XAPI %s, mode %s, config %s", __version__,
+                 shown_url(self.config.xapi_url), self.config.mode,
+                 self.config.source or "(defaults)")
+        try:
+            while True:
+                delay = self._session()
+                if delay:
+                    self.systemd.beat(delay)
+                    try:
+                        self.signals.wait(time.sleep, delay)
+                    except Wakeup:
+                        pass
+                if self.signals.reload_requested:
+                    self._reload()
+        except Stop:
+            pass
+        finally:
+            self.signals.stopping = True
+            self._shut_down()
+        return 0
+
+    def _session(self):
+        """One XAPI session from login to its end; returns the delay before the
+        next attempt (0 when a good config reload asked for a fresh session)."""
+        xapi = None
+        try:
+            xapi = self._connect()
+            self._resync(xapi)
+            self._watch(xapi)
+        except _Reconnect:
+            return 0.0
+        except (XapiUnavailable, XapiError) as e:
+            self._connection_lost(e)
+        except Exception:  # a bug met on one record must not end protection
+            log.exception("unexpected error; reconnecting and resyncing every VM")
+            self.leadership.leader = False
+            self._set_role(ROLE_CONNECTING, "recovering from an internal error")
+        finally:
+            # Also after a failed login, or a SIGHUP in the backoff sleep would take
+            # the never-connected client for a live session and ask it to reconnect.
+            self._xapi = None
+            if xapi is not None:
+                xapi.logout()
+        return self._backoff.next_delay()
+
+    def _resync(self, xapi):
+        """The listing: every VM, the pool and tasks in one event.from call, then a
+        full reconcile (leader) and READY=1."""
+        self.systemd.beat(self.config.call_timeout + EVENT_WAIT)
+        events, token = xapi.event_from(CLASSES, "", 0.0)
+        self.reconciler.reset()
+        tasks = []
+        for event in events:
+            cls = event.get("class")
+            snapshot = event.get("snapshot")
+            if cls == "vm" and snapshot:
+                self.reconciler.vms[event["ref"]] = snapshot
+            elif cls == "pool" and snapshot:
+                self.leadership.pool_changed(snapshot)
+            elif cls == "task":
+                tasks.append(event)
+        if self._outage is not None:
+            log.info("connected to XAPI again; resyncing every VM")
+            self._outage = None
+        self._backoff.reset()
+        leader = self.leadership.elect()
+        self._set_role(ROLE_LEADER if leader else ROLE_STANDBY, "connected")
+        self._reconcile_all(xapi, "initial adoption" if not self.ready else "resync")
+        for event in tasks:
+            self._task_event(xapi, event)
+        if not self.ready:
+            self.ready = True
+            self._flush_status(force=True)
+            self.systemd.notify(f"READY=1\nSTATUS={self._status_text()}")
+            log.info("ready: %s", self._status_text())
+        self._token = token
+
+    def _watch(self, xapi):
+        while True:
+            self._flush_status()
+            if self.signals.reload_requested:
+                self._reload()
+            timeout = self._wait_timeout()
+            self.systemd.beat(timeout + self.config.call_timeout + EVENT_WAIT)
+            try:
+                events, token = self.signals.wait(xapi.event_from, CLASSES, self._token,
+                                                  timeout)
+            except Wakeup:
+                xapi.close()
+                continue
+            except XapiError as e:
+                raise XapiUnavailable(f"the event stream broke ({e})")
+            if events:
+                self._last_event_at = time.time()
+                self.status.update(last_event_at=records.format_time(self._last_event_at))
+            for event in events:
+                self._event(xapi, event)
+            self._token = token
+            self.reconciler.expire(xapi, self.config, self.leadership.leader)
+
+    def _event(self, xapi, event):
+        cls = event.get("class")
+        ref = event.get("ref")
+        snapshot = event.get("snapshot")
+        if cls == "vm":
+            if event.get("operation") == "del" or not snapshot:
+                self.reconciler.forget(ref)
+            else:
+                self.reconciler.vms[ref] = snapshot
+                self.reconciler.reconcile(xapi, ref, snapshot, time.time(), self.config,
+                                   self.leadership.leader, batch=None)
+        elif cls == "pool" and snapshot:
+            self.leadership.pool_changed(snapshot)
+            leader = self.leadership.follow(xapi)
+            if leader is not None:
+                self._set_role(ROLE_LEADER if leader else ROLE_STANDBY, "connected")
+            if leader:
+                self._reconcile_all(xapi, "takeover")
+        elif cls == "task":
+            self._task_event(xapi, event)
+
+    def _reconcile_all(self, xapi, why):
+        self.reconciler.reconcile_all(xapi, self.config, self.leadership.leader,
+                               self.leadership.pool_uuid, why)
+
+    def _task_event(self, xapi, event):
+        self.attempts.task_event(xapi, event, self.reconciler.vms, self.status,
+                                 self.leadership.leader and self.config.mode == "enforce")
+
+    # ---- the session's edges ---------------------------------------------------
+
+    def _connect(self):
+        config = self.config
+        self._set_role(ROLE_CONNECTING, f"connecting to {shown_url(config.xapi_url)}")
+        xapi = Xapi(config.xapi_url, credentials=self._credentials,
+                    timeout=config.call_timeout,
+                    other_config_keys=[config.override_key] if config.override_key else ())
+        self._xapi = xapi
+        self.systemd.beat(config.call_timeout * 2)
+        xapi.login()
+        self.leadership.this_host = xapi.this_host()
+        self.host_uuid = xapi.call("host.get_uuid", self.leadership.this_host)
+        return xapi
+
+    def _connection_lost(self, error):
+        text = str(error)
+        if self._outage != text:
+            level = logging.WARNING if self._outage is None else logging.INFO
+            log.log(level, "XAPI unavailable: %s; reconnecting with backoff "
+                    "(up to %d s between attempts), then resyncing every VM", text, BACKOFF_CAP)
+            self._outage = text
+        else:
+            log.debug("still no XAPI: %s", text)
+        self.leadership.leader = False
+        self._set_role(ROLE_CONNECTING, f"disconnected: {text}")
+        self._flush_status(force=True)
+
+    def _wait_timeout(self):
+        now = time.time()
+        timeout = EVENT_WAIT
+        if self.reconciler.expiries:
+            timeout = min(timeout, max(0.0, min(self.reconciler.expiries.values()) - now) + 0.1)
+        due = self.status.due_in(time.monotonic())
+        if due is not None:
+            timeout = min(timeout, due + 0.05)
+        if self.systemd.watchdog_interval:
+            timeout = min(timeout, self.systemd.watchdog_interval / 2.0)
+        return timeout
+
+    def _shut_down(self):
+        log.info("csguard stopping")
+        self.systemd.notify("STOPPING=1")
+        if self._xapi is not None:
+            self._xapi.logout()
+            self._xapi = None
+        self.systemd.stop_watchdog()
+        self.role = ROLE_STOPPED
+        self.status.update(role=ROLE_STOPPED, connection="stopped")
+        self.status.flush(force=True)
+
+    def _reload(self):
+        self.signals.reload_requested = False
+        try:
+            new = self._load_config()
+            credentials = credentials_for(new.xapi_url, new)
+        except configuration.ConfigError as e:
+            log.error("SIGHUP: the new configuration is not valid, keeping the old one: %s", e)
+            return
+        for warning in getattr(new, "warnings", ()):
+            log.warning("configuration: %s", warning)
+        report.set_level(new.log_level)
+        if new.state_dir != self.config.state_dir:
+            self.status = report.StatusFile(new.state_dir)
+        self.config = new
+        self._credentials = credentials
+        log.info("SIGHUP: configuration reloaded from %s; resyncing every VM",
+                 new.source or "(defaults)")
+        if self._xapi is not None:
+            raise _Reconnect()
+
+    # ---- status ----------------------------------------------------------------
+
+    def _set_role(self, role, connection):
+        self.role = role
+        self.status.update(role=role, connection=connection)
+
+    def _status_text(self):
+        counts = self.reconciler.kind_counts()
+        return (f"{self.role} ({self.config.mode}): "
+                f"{self.reconciler.protected} aliens protected, "
+                f"{self.reconciler.unprotected} unprotected; "
+                f"{counts[classify.CLOUDSTACK]} cloudstack, {counts[classify.EXEMPT]} exempt, "
+                f"{counts[classify.IGNORED]} ignored")
+
+    def _flush_status(self, force=False):
+        counts = self.reconciler.kind_counts()
+        self.status.update(
+            mode=self.config.mode, host_uuid=self.host_uuid,
+            xapi_url=shown_url(self.config.xapi_url),
+            counts={kind: counts[kind] for kind in (
+                classify.ALIEN, classify.CLOUDSTACK, classify.EXEMPT, classify.IGNORED)},
+            protected=self.reconciler.protected,
+            unprotected_aliens=self.reconciler.unprotected)
+        if self.status.due_in(time.monotonic()) is None:
+            return
+        if force or self.status.due_in(time.monotonic()) == 0:
+            line = self._status_text()
+            if line != self._status_line:
+                self._status_line = line
+                self.systemd.notify("STATUS=" + line)
+            self.status.flush(force=force)

@@ -1,0 +1,152 @@
+"""One VM at a time: classify it, plan the writes, and, as the leader, apply them
+and report the change. Every decision is made from the VM's full current snapshot
+(level-triggered), so our own writes come back as events that plan nothing.
+
+The Reconciler also keeps what the loop needs to know about the pool: the cache of
+slim VM records, each VM's (kind, protected) and their counts, and when each
+exemption runs out (no event announces that).
+"""
+import collections
+import logging
+import time
+
+from csguard import classify, plan, records
+from csguard.xapi import XapiError
+
+log = logging.getLogger("csguard")
+
+
+class Reconciler:
+    def __init__(self, messenger, beat):
+        """messenger: report.Messenger; beat(seconds): the watchdog's promise."""
+        self.messenger = messenger
+        self._beat = beat
+        self.reset()
+
+    def reset(self):
+        """Forget every VM: a fresh listing follows."""
+        self.vms = {}            # ref -> slim record
+        self._state = {}         # ref -> (kind, protected)
+        self._counts = collections.Counter()
+        self.expiries = {}       # ref -> epoch when its exemption runs out
+
+    @property
+    def protected(self):
+        return self._counts[(classify.ALIEN, True)]
+
+    @property
+    def unprotected(self):
+        return self._counts[(classify.ALIEN, False)]
+
+    def kind_counts(self):
+        counts = collections.Counter()
+        for (kind, _), n in self._counts.items():
+            counts[kind] += n
+        return counts
+
+    def reconcile_all(self, xapi, config, leader, pool_uuid, why):
+        now = time.time()
+        outcome = collections.Counter()
+        for ref, vm in list(self.vms.items()):
+            self.reconcile(xapi, ref, vm, now, config, leader, batch=outcome)
+        aliens = self._counts[(classify.ALIEN, True)] + self._counts[(classify.ALIEN, False)]
+        log.info("%s: %d VMs checked, %d newly protected, %d unprotected, %d aliens (%d "
+                 "protected)%s", why, len(self.vms), outcome["protected"],
+                 outcome["unprotected"], aliens, self._counts[(classify.ALIEN, True)],
+                 "" if leader else "; standing by (this host is not the pool master)")
+        if leader and (outcome["protected"] or outcome["unprotected"]):
+            self.messenger.summary(xapi, pool_uuid, outcome["protected"],
+                                   outcome["unprotected"], aliens)
+
+    def reconcile(self, xapi, ref, vm, now, config, leader, batch):
+        """Classify one VM and, as the leader, make XAPI match. `batch` is a
+        Counter for a full reconcile (one summary message), None for a live event."""
+        verdict = classify.classify(vm, config, now)
+        writes = plan.plan(vm, verdict, config, now) if leader else ()
+        applied = False
+        if writes:
+            self._beat(config.call_timeout * (len(writes) + 1))
+            try:
+                made = xapi.apply(ref, writes)
+                applied = True
+            except XapiError as e:
+                if e.code == "HANDLE_INVALID":
+                    log.debug("VM %s vanished while being reconciled", vm.get("uuid"))
+                    self.forget(ref)
+                    return
+                log.error("could not update VM %s (uuid %s): %s; retried on its next change "
+                          "and at the next resync", records.show(vm.get("name_label")),
+                          vm.get("uuid"), e)
+            if applied:
+                self._report_change(xapi, vm, verdict, made, batch)
+        blocked = vm.get("blocked_operations") or {}
+        protected = verdict.kind == classify.ALIEN and (
+            applied or all(op in blocked for op in config.block_operations))
+        self._set_state(ref, verdict, protected, vm, batch, config, leader)
+        expiry = plan.next_expiry(vm, now)
+        if expiry is None:
+            self.expiries.pop(ref, None)
+        else:
+            self.expiries[ref] = expiry
+
+    def _report_change(self, xapi, vm, verdict, writes, batch):
+        """Log and announce a VM that gained blocks it lacked or lost ours; a mere
+        rewrite of our own entry's text is no news."""
+        before = vm.get("blocked_operations") or {}
+        added = [w.key for w in writes if w.call == plan.ADD_BLOCK and w.key not in before]
+        removed = [w.key for w in writes if w.call == plan.REMOVE_BLOCK]
+        name = records.show(vm.get("name_label"))
+        if verdict.kind == classify.ALIEN and added:
+            change = "protected"
+            log.log(logging.DEBUG if batch is not None else logging.INFO,
+                    "protected VM %s (uuid %s): blocked %s; %s", name, vm.get("uuid"),
+                    ", ".join(added), verdict.reason)
+            if batch is None:
+                self.messenger.vm_protected(xapi, vm, verdict, added)
+        elif verdict.kind != classify.ALIEN and removed:
+            change = "unprotected"
+            log.log(logging.DEBUG if batch is not None else logging.INFO,
+                    "unprotected VM %s (uuid %s): removed our blocks on %s; %s", name,
+                    vm.get("uuid"), ", ".join(removed), verdict.reason)
+            if batch is None:
+                self.messenger.vm_unprotected(xapi, vm, verdict)
+        else:
+            return
+        if batch is not None:
+            batch[change] += 1
+
+    def _set_state(self, ref, verdict, protected, vm, batch, config, leader):
+        state = (verdict.kind, protected)
+        old = self._state.get(ref)
+        if old == state:
+            return
+        if old is not None:
+            self._counts[old] -= 1
+            if batch is None and old[0] != verdict.kind:
+                log.info("VM %s (uuid %s) is now %s: %s", records.show(vm.get("name_label")),
+                         vm.get("uuid"), verdict.kind, verdict.reason)
+        self._state[ref] = state
+        self._counts[state] += 1
+        if (batch is None and leader and verdict.kind == classify.ALIEN
+                and not protected and config.mode == "audit"):
+            log.info("audit: VM %s (uuid %s) would be protected: %s",
+                     records.show(vm.get("name_label")), vm.get("uuid"), verdict.reason)
+
+    def forget(self, ref):
+        self.vms.pop(ref, None)
+        self.expiries.pop(ref, None)
+        old = self._state.pop(ref, None)
+        if old is not None:
+            self._counts[old] -= 1
+
+    def expire(self, xapi, config, leader):
+        """Reclassify VMs whose exemption ran out: no event announces that."""
+        now = time.time()
+        for ref in [r for r, t in self.expiries.items() if t <= now]:
+            vm = self.vms.get(ref)
+            if vm is None:
+                self.expiries.pop(ref, None)
+                continue
+            log.info("the exemption of VM %s (uuid %s) ran out", records.show(
+                vm.get("name_label")), vm.get("uuid"))
+            self.reconcile(xapi, ref, vm, now, config, leader, batch=None)
