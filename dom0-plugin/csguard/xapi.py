@@ -8,9 +8,8 @@ callers decide with two `except` clauses:
   garbled reply) or the session is gone. The remedy is always the same: reconnect
   and resync.
 
-Every call is bounded by a socket timeout, including the connect. XenAPI's own
-unix-socket transport turns "_" into "/" in the path and has no timeout, so this
-module carries small transports of its own.
+Every call is bounded by a socket timeout, including the connect (the transports
+of transport.py).
 
 XenAPI's Session silently logs in again when a call fails with SESSION_INVALID
 and repeats the call. That hides a lost session from the caller, who then misses
@@ -19,16 +18,21 @@ before anyone notices. `Xapi` makes the Session forget how it logged in (so it
 also keeps no password in memory): SESSION_INVALID then surfaces at once, as
 `XapiUnavailable`.
 """
-import http.client
 import logging
-import socket
 import sys
-import xml.parsers.expat
 import xmlrpc.client
 
 import XenAPI
 
 from csguard import classify, records
+from csguard.transport import (
+    WIRE_ERRORS,
+    HttpsTransport,
+    HttpTransport,
+    UnixTransport,
+    describe,
+    shown_url,
+)
 
 _log = logging.getLogger("csguard")
 
@@ -63,116 +67,8 @@ class XapiUnavailable(Exception):
     """XAPI cannot be reached, did not answer in time, or our session is gone."""
 
 
-class _SlimUnmarshaller(xmlrpc.client.Unmarshaller):
-    """Passes each struct through `reduce` as soon as it is parsed, so an answer
-    with 5,000 VM records never holds 5,000 full records at once."""
-
-    dispatch = dict(xmlrpc.client.Unmarshaller.dispatch)  # noqa: RUF012 (xmlrpc's own design)
-
-    def __init__(self, reduce):
-        xmlrpc.client.Unmarshaller.__init__(self)
-        self._reduce = reduce
-
-    def end_struct(self, data):
-        xmlrpc.client.Unmarshaller.end_struct(self, data)
-        self._stack[-1] = self._reduce(self._stack[-1])
-
-    dispatch["struct"] = end_struct
-
-
-class _TimeoutMixin:
-    """A transport whose connect and every request are bounded by `timeout`,
-    and whose answers' structs go through `reduce_struct` while being parsed.
-
-    The xmlrpc transport keeps one HTTP/1.1 connection open; the timeout is
-    re-applied to its socket before each request, so one call can be given a
-    longer budget (event.from) than the others.
-    """
-
-    timeout = 30.0
-    reduce_struct = None
-
-    def getparser(self):
-        if self.reduce_struct is None:
-            return super().getparser()
-        unmarshaller = _SlimUnmarshaller(self.reduce_struct)
-        return xmlrpc.client.ExpatParser(unmarshaller), unmarshaller
-
-    def send_request(self, host, handler, request_body, debug):
-        connection = self.make_connection(host)
-        connection.timeout = self.timeout
-        if connection.sock is not None:
-            connection.sock.settimeout(self.timeout)
-        return super().send_request(host, handler, request_body, debug)
-
-
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path, timeout):
-        http.client.HTTPConnection.__init__(self, "localhost", timeout=timeout)
-        self.path = path
-
-    def connect(self):
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        sock.settimeout(self.timeout)
-        try:
-            sock.connect(self.path)
-        except Exception:
-            sock.close()
-            raise
-        self.sock = sock
-
-
-class UnixTransport(_TimeoutMixin, xmlrpc.client.Transport):
-    """XML-RPC over HTTP on a unix socket at any path."""
-
-    def __init__(self, path, timeout):
-        xmlrpc.client.Transport.__init__(self)
-        self.path = path
-        self.timeout = timeout
-
-    def make_connection(self, host):
-        if self._connection[1] is not None:
-            return self._connection[1]
-        self._extra_headers = []
-        self._connection = host, _UnixConnection(self.path, self.timeout)
-        return self._connection[1]
-
-
-class HttpTransport(_TimeoutMixin, xmlrpc.client.Transport):
-    """XML-RPC over plain HTTP with a timeout."""
-
-    def __init__(self, timeout):
-        xmlrpc.client.Transport.__init__(self)
-        self.timeout = timeout
-
-    def make_connection(self, host):
-        connection = xmlrpc.client.Transport.make_connection(self, host)
-        connection.timeout = self.timeout
-        return connection
-
-
-class HttpsTransport(_TimeoutMixin, xmlrpc.client.SafeTransport):
-    """XML-RPC over HTTPS with a timeout (certificates verified)."""
-
-    def __init__(self, timeout):
-        xmlrpc.client.SafeTransport.__init__(self)
-        self.timeout = timeout
-
-    def make_connection(self, host):
-        connection = xmlrpc.client.SafeTransport.make_connection(self, host)
-        connection.timeout = self.timeout
-        return connection
-
-
 # XenAPI's Fault for SESSION_INVALID when it has no login to repeat.
 _NOT_LOGGED_IN = 401
-_WIRE_ERRORS = (
-    OSError,  # includes socket.timeout and refused/reset connections
-    http.client.HTTPException,
-    xmlrpc.client.ProtocolError,
-    xmlrpc.client.Fault,  # XenAPI raises these when its re-login fails
-    xml.parsers.expat.ExpatError,
-)
 
 
 def _session_for(url, timeout):
@@ -242,8 +138,8 @@ class Xapi:
             self._session.login_with_password(user, password, API_VERSION, self.originator)
         except XenAPI.Failure as e:
             raise XapiError(e.details)
-        except _WIRE_ERRORS as e:
-            raise XapiUnavailable(f"cannot log in to XAPI at {self.shown_url}: {_describe(e)}")
+        except WIRE_ERRORS as e:
+            raise XapiUnavailable(f"cannot log in to XAPI at {self.shown_url}: {describe(e)}")
         self._handle = self._session._session
         self._session.last_login_method = None
         self._session.last_login_params = None
@@ -259,8 +155,8 @@ class Xapi:
         try:
             # The raw call: XenAPI's own logout needs the login it was made to forget.
             getattr(self._session, "session.logout")(self._session._session)
-        except _WIRE_ERRORS as e:
-            _log.debug("logout failed (the session ends anyway): %s", _describe(e))
+        except WIRE_ERRORS as e:
+            _log.debug("logout failed (the session ends anyway): %s", describe(e))
         finally:
             self._session._session = None
             self.close()
@@ -280,12 +176,12 @@ class Xapi:
             raise XapiError(e.details)
         except xmlrpc.client.Fault as e:
             if e.faultCode != _NOT_LOGGED_IN:
-                raise XapiUnavailable(f"XAPI call {name} failed: {_describe(e)}")
+                raise XapiUnavailable(f"XAPI call {name} failed: {describe(e)}")
             raise XapiUnavailable(f"the XAPI session is no longer valid (SESSION_INVALID) "
                                   f"during {name}")
-        except _WIRE_ERRORS as e:
+        except WIRE_ERRORS as e:
             self.close()
-            raise XapiUnavailable(f"XAPI call {name} failed: {_describe(e)}")
+            raise XapiUnavailable(f"XAPI call {name} failed: {describe(e)}")
         return result
 
     def this_host(self):
@@ -364,24 +260,3 @@ class Xapi:
                 for op, reason in blocked.items()
             }
         return slim
-
-
-def shown_url(url):
-    """The URL without any user:password@ part, fit for logs and status output."""
-    scheme, sep, rest = url.partition("://")
-    netloc, slash, path = rest.partition("/")
-    if "@" in netloc:
-        netloc = "***@" + netloc.rpartition("@")[2]
-    return scheme + sep + netloc + slash + path
-
-
-def _describe(error):
-    """A one-line reason for a wire error (socket.timeout's str is just "timed out")."""
-    if isinstance(error, socket.timeout):
-        return "no answer in time (timed out)"
-    if isinstance(error, xmlrpc.client.Fault):
-        return error.faultString
-    if isinstance(error, xmlrpc.client.ProtocolError):
-        return f"HTTP {error.errcode} {error.errmsg}"
-    text = str(error)
-    return f"{type(error).__name__}: {text}" if text else type(error).__name__

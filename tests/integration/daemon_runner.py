@@ -283,7 +283,7 @@ def xenapi_session(sim, host=0, originator="test"):
     the loopback TCP's per-call latency; any socket path works through csguard's
     transport (XenAPI's own would turn "_" in the path into "/")."""
     import XenAPI
-    from csguard.xapi import UnixTransport
+    from csguard.transport import UnixTransport
 
     session = XenAPI.Session("http://localhost/",
                              transport=UnixTransport(sim.socket_path(host), 30.0))

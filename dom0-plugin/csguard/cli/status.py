@@ -5,10 +5,12 @@ import json
 import os
 import re
 
-from csguard import records, report
+from csguard import records
 from csguard.cli.args import format_duration, parse_uuid
 from csguard.cli.xe import printable_lines, xe_records
+from csguard.messages import MSG_BLOCKED_ATTEMPT
 from csguard.outcome import STATUS_UNREADABLE, CommandError, Result
+from csguard.statusfile import STATUS_FILE
 
 
 def attempts(args, ctx):
@@ -17,7 +19,7 @@ def attempts(args, ctx):
     uuid = parse_uuid(args.values["uuid"]) if "uuid" in args.values else None
     found = []
     for message in ctx.xapi.call("message.get_all_records").values():
-        if message.get("name") != report.MSG_BLOCKED_ATTEMPT:
+        if message.get("name") != MSG_BLOCKED_ATTEMPT:
             continue
         if uuid is not None and message.get("obj_uuid") != uuid:
             continue
@@ -43,7 +45,7 @@ def status(args, ctx):
     """The daemon's own report (state_dir/status.json): role, connection, counts,
     last event, recent blocked attempts. The daemon rewrites the file only when
     something changes, so whether it runs is told by its pid, not the file's age."""
-    path = os.path.join(ctx.config.state_dir, report.STATUS_FILE)
+    path = os.path.join(ctx.config.state_dir, STATUS_FILE)
     try:
         with open(path) as handle:
             daemon = json.load(handle)

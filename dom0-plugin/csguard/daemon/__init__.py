@@ -9,7 +9,7 @@ import os
 import sys
 
 from csguard import config as configuration
-from csguard import report
+from csguard import journal
 from csguard.daemon.loop import Daemon
 
 log = logging.getLogger("csguard")
@@ -51,7 +51,7 @@ def load_config(args):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    report.setup_logging(args.log_level or "info")
+    journal.setup_logging(args.log_level or "info")
     try:
         config = load_config(args)
     except configuration.ConfigError as e:
@@ -60,7 +60,7 @@ def main(argv=None):
     except OSError as e:
         log.error("not starting: cannot read the configuration: %s", e)
         return 2
-    report.set_level(config.log_level)
+    journal.set_level(config.log_level)
     for warning in config.warnings:
         log.warning("configuration: %s", warning)
     try:

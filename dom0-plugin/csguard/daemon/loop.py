@@ -16,7 +16,7 @@ systemd.py (sd_notify, watchdog, signals), backoff.py.
 import logging
 import time
 
-from csguard import __version__, classify, records, report
+from csguard import __version__, classify, records
 from csguard import config as configuration
 from csguard.credentials import credentials_for
 from csguard.daemon.attempts import Attempts
@@ -24,7 +24,11 @@ from csguard.daemon.backoff import BACKOFF_CAP, Backoff
 from csguard.daemon.leadership import Leadership
 from csguard.daemon.reconcile import Reconciler
 from csguard.daemon.systemd import Signals, Stop, Systemd, Wakeup
-from csguard.xapi import Xapi, XapiError, XapiUnavailable, shown_url
+from csguard.journal import set_level
+from csguard.messages import Messenger
+from csguard.statusfile import StatusFile
+from csguard.transport import shown_url
+from csguard.xapi import Xapi, XapiError, XapiUnavailable
 
 log = logging.getLogger("csguard")
 
@@ -51,8 +55,8 @@ class Daemon:
         self._load_config = load_config
         self.systemd = Systemd()
         self.signals = Signals()
-        self.messenger = report.Messenger()
-        self.status = report.StatusFile(config.state_dir)
+        self.messenger = Messenger()
+        self.status = StatusFile(config.state_dir)
         self.leadership = Leadership()
         self.reconciler = Reconciler(self.messenger, self.systemd.beat)
         self.attempts = Attempts(self.messenger)
@@ -259,9 +263,9 @@ class Daemon:
             return
         for warning in getattr(new, "warnings", ()):
             log.warning("configuration: %s", warning)
-        report.set_level(new.log_level)
+        set_level(new.log_level)
         if new.state_dir != self.config.state_dir:
-            self.status = report.StatusFile(new.state_dir)
+            self.status = StatusFile(new.state_dir)
         self.config = new
         self._credentials = credentials
         log.info("SIGHUP: configuration reloaded from %s; resyncing every VM",

@@ -18,7 +18,7 @@ log = logging.getLogger("csguard")
 
 class Reconciler:
     def __init__(self, messenger, beat):
-        """messenger: report.Messenger; beat(seconds): the watchdog's promise."""
+        """messenger: messages.Messenger; beat(seconds): the watchdog's promise."""
         self.messenger = messenger
         self._beat = beat
         self.reset()
