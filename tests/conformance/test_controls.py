@@ -209,3 +209,52 @@ def test_stall_of_one_method_delays_only_that_method(sim):
     with pytest.raises(socket.timeout):
         _raw_call(sim, "session.login_with_password", 0.5)
     assert _raw_call(sim, "VM.get_all", 2.0) == 200
+
+
+def test_latency_delays_every_call(sim, x, vm):
+    sim.latency(300)
+    started = time.monotonic()
+    x.VM.get_power_state(vm)
+    assert time.monotonic() - started >= 0.3
+    sim.latency(0)
+
+
+def test_latency_of_one_method_delays_only_that_method(sim, x, vm):
+    sim.latency(5000, method="VM.get_all")
+    with pytest.raises(socket.timeout):
+        _raw_call(sim, "VM.get_all", 0.5)
+    assert _raw_call(sim, "VM.get_all_records", 2.0) == 200
+    sim.latency(0, method="VM.get_all")
+
+
+def test_fail_once_refuses_exactly_one_matching_call(sim, x, vm):
+    other, _ = sim.create_vm("other")
+    sim.fail_once("VM.add_to_blocked_operations", "OPERATION_NOT_ALLOWED", ["busy"],
+                  args=[vm, "destroy"])
+    x.VM.add_to_blocked_operations(other, "destroy", "not this VM")
+    x.VM.add_to_blocked_operations(vm, "shutdown", "not this key")
+    assert failure_of(x.VM.add_to_blocked_operations, vm, "destroy", "refused") == [
+        "OPERATION_NOT_ALLOWED", "busy"]
+    assert "destroy" not in x.VM.get_blocked_operations(vm)
+    x.VM.add_to_blocked_operations(vm, "destroy", "held")
+    assert x.VM.get_blocked_operations(vm)["destroy"] == "held"
+
+
+def test_write_once_lands_another_clients_write_just_before_the_call(sim, x, vm):
+    x.VM.add_to_blocked_operations(vm, "destroy", "csguard: mine")
+    x.VM.add_to_blocked_operations(vm, "shutdown", "csguard: mine")
+    sim.write_once("VM.remove_from_blocked_operations", vm, "blocked_operations", "true",
+                   key="destroy", args=[vm, "shutdown"])
+    x.VM.remove_from_blocked_operations(vm, "destroy")    # not the matching call
+    assert "destroy" not in x.VM.get_blocked_operations(vm)
+    x.VM.remove_from_blocked_operations(vm, "shutdown")
+    assert x.VM.get_blocked_operations(vm) == {"destroy": "true"}
+
+
+def test_one_shot_controls_work_over_simctl(sim, x, vm):
+    ctl = control(sim.socket_path(0))
+    ctl.sim.fail_once("VM.get_power_state", "HANDLE_INVALID", ["VM", vm])
+    assert failure_of(x.VM.get_power_state, vm) == ["HANDLE_INVALID", "VM", vm]
+    ctl.sim.write_once("VM.get_power_state", vm, "name_label", "renamed")
+    assert x.VM.get_power_state(vm) == "Running"
+    assert x.VM.get_name_label(vm) == "renamed"

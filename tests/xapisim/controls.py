@@ -1,5 +1,11 @@
 """Fault injection and call accounting, consulted by the transport for every call.
 
+``latency`` makes a busy master: every call (or every call of one method) waits
+so many milliseconds before running. ``fail_once`` refuses exactly one call (the
+next one of a method, optionally only with given leading arguments) with a XAPI
+error; ``write_once`` makes another client's write land just before such a call
+runs, to open the window between a client's read and its write.
+
 Kept out of the XAPI namespace: tests reach these through ``Simulator`` methods
 or the ``/simctl`` endpoint, never through XAPI method names.
 """
@@ -15,6 +21,8 @@ class Faults:
         self._stall_for = 0.0
         self._stall_method = None
         self._drops = []            # [method or None, remaining count]
+        self._latency = {}          # method or None (every call) -> seconds
+        self._once = []             # [method, leading args, action(call args)]
         self._counts = collections.Counter()
 
     def stall(self, seconds, method=None):
@@ -31,6 +39,34 @@ class Faults:
         with self._lock:
             self._drops.append([method, int(count)])
 
+    def latency(self, milliseconds, method=None):
+        """Every later call (of ``method``, if given) waits ``milliseconds`` before
+        running; a method's own setting wins over the one for every call; 0 clears."""
+        with self._lock:
+            if milliseconds:
+                self._latency[method] = float(milliseconds) / 1000.0
+            else:
+                self._latency.pop(method, None)
+
+    def once(self, method, args, action):
+        """Before the next call of ``method`` whose arguments (after the session)
+        start with ``args``, run ``action(call_args)`` once; an ApiError it raises
+        is that call's answer and the call does not run."""
+        with self._lock:
+            self._once.append([method, list(args or ()), action])
+
+    def before_call(self, method, args):
+        """Run the one-shot action due for this call, if any (may raise ApiError)."""
+        with self._lock:
+            for entry in self._once:
+                wanted = entry[1]
+                if entry[0] == method and list(args[:len(wanted)]) == wanted:
+                    self._once.remove(entry)
+                    break
+            else:
+                return
+        entry[2](args)
+
     def admit(self, method):
         """Count the call; return False if its connection must be dropped. May sleep."""
         with self._lock:
@@ -43,6 +79,7 @@ class Faults:
                     return False
             stalled = time.time() < self._stall_until and self._stall_method in (None, method)
             delay = self._stall_for if stalled else 0.0
+            delay += self._latency.get(method, self._latency.get(None, 0.0))
         if delay:
             time.sleep(delay)
         return True

@@ -54,6 +54,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if not endpoint.simulator.faults.admit(method):
             return None
         try:
+            endpoint.simulator.faults.before_call(method, params[1:])
             value = endpoint.simulator.api.call(
                 Call(endpoint.host_index, endpoint.transport), method, params)
             return wire.success(value)

@@ -16,9 +16,10 @@ from .api import Api
 from .controls import Faults
 from .pool import Pool
 from .server import Endpoint
+from .wire import ApiError
 
 CONTROLS = ("create_vm", "seed_vms", "vm_record", "modify_vm", "modify_object",
-            "kill_sessions", "stall", "drop_connection", "restart", "set_master", "call_counts", "reset_call_counts",
+            "kill_sessions", "stall", "drop_connection", "latency", "fail_once", "write_once", "restart", "set_master", "call_counts", "reset_call_counts",
             "vm_appeared_at", "blocked_op_set_at", "kill_domain", "set_host_live", "info")
 
 
@@ -205,6 +206,31 @@ class Simulator:
 
     def drop_connection(self, method=None, count=1):
         self.faults.drop_connection(method, count)
+
+    def latency(self, milliseconds, method=None):
+        self.faults.latency(milliseconds, method)
+
+    def fail_once(self, method, code, params=(), args=None):
+        """The next call of `method` (whose arguments after the session start with
+        `args`, if given) is refused with XAPI error [code, *params] and not run."""
+        error = ApiError(code, *params)
+
+        def refuse(_call_args):
+            raise error
+        self.faults.once(method, args, refuse)
+
+    def write_once(self, method, ref_or_uuid, field, value, key=None, args=None):
+        """Just before the next matching call of `method` runs, another client
+        writes the VM's `field` (only map entry `key`, if given)."""
+        def write(_call_args):
+            if key is None:
+                self.modify_vm(ref_or_uuid, field, value)
+                return
+            with self.pool.db.lock:
+                current = dict(self.vm_record(ref_or_uuid)[field])
+                current[key] = value
+                self.modify_vm(ref_or_uuid, field, current)
+        self.faults.once(method, args, write)
 
     def restart(self, down_for=0.0):
         """Like ``xe-toolstack-restart``: sockets and sessions go, the database stays.
