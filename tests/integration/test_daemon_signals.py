@@ -14,7 +14,7 @@ def test_bad_config_starts_nothing(sim, tmp_path):
     state_dir = tmp_path / "state"
     daemon = DaemonRunner(sim.unix_url(0), str(state_dir), config=config)
     with daemon:
-        assert daemon.wait_exit() == 2
+        assert daemon.wait_exit() == 78  # EX_CONFIG, as the README says
     assert "blok_operations" in daemon.logs() and "line 3" in daemon.logs()
     assert not daemon.ready
     assert not state_dir.exists()
@@ -24,8 +24,15 @@ def test_missing_explicit_config_starts_nothing(sim, tmp_path):
     daemon = DaemonRunner(sim.unix_url(0), str(tmp_path / "state"),
                           config=str(tmp_path / "absent.yaml"))
     with daemon:
-        assert daemon.wait_exit() == 2
+        assert daemon.wait_exit() == 78  # EX_CONFIG, as the README says
     assert "absent.yaml" in daemon.logs()
+
+
+def test_bad_arguments_exit_64(sim, tmp_path):
+    daemon = DaemonRunner(sim.unix_url(0), str(tmp_path / "state"), extra_args=["--log-level", "loud"])
+    with daemon:
+        assert daemon.wait_exit() == 64  # EX_USAGE
+    assert "loud" in daemon.logs()
 
 
 def test_sigterm_exits_zero_while_watching(sim, tmp_path):

@@ -23,7 +23,7 @@ SYSTEMD_219 = {
                 "PrivateTmp", "PrivateDevices", "NoNewPrivileges", "CapabilityBoundingSet",
                 "RestrictAddressFamilies", "SystemCallArchitectures", "UMask",
                 "ReadWriteDirectories", "ReadOnlyDirectories", "Environment",
-                "KillMode"},
+                "KillMode", "RestartPreventExitStatus"},
     "Install": {"WantedBy", "RequiredBy", "Alias"},
 }
 SYSTEMD_219_VALUES = {"ProtectSystem": {"yes", "full"}, "ProtectHome": {"yes", "read-only"}}
@@ -90,3 +90,12 @@ def test_ready_means_protected_contract(unit):
     assert (service["StandardOutput"], service["StandardError"]) == ("journal", "journal")
     assert service["SyslogIdentifier"] == "csguard"
     assert unit["Install"]["WantedBy"] == "multi-user.target"
+
+
+def test_a_start_that_cannot_succeed_is_not_retried(unit):
+    """The daemon exits 78 (EX_CONFIG) on a bad configuration and 64 (EX_USAGE) on bad
+    arguments: retrying either only fills the journal until the start limit."""
+    from csguard.outcome import BAD_ARGUMENT, CONFIG_ERROR, EXIT_STATUSES
+    prevented = unit["Service"]["RestartPreventExitStatus"].split()
+    assert str(EXIT_STATUSES[CONFIG_ERROR]) in prevented
+    assert str(EXIT_STATUSES[BAD_ARGUMENT]) in prevented

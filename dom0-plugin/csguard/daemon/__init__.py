@@ -1,7 +1,8 @@
 """`csguard daemon`: protect the VMs of this pool that CloudStack did not create.
 
 The entry point: arguments, the configuration, logging, then the loop (loop.py)
-until SIGTERM. Exit status 2 when the configuration stops it from starting.
+until SIGTERM. Exit statuses (sysexits.h, as the CLI's): 78 when the configuration
+stops it from starting, 64 for bad arguments; the unit does not retry either.
 """
 import argparse
 import logging
@@ -11,12 +12,24 @@ import sys
 from csguard import config as configuration
 from csguard import journal
 from csguard.daemon.loop import Daemon
+from csguard.options import LOG_LEVELS
+from csguard.outcome import BAD_ARGUMENT, CONFIG_ERROR, EXIT_STATUSES
 
 log = logging.getLogger("csguard")
+EXIT_BAD_CONFIG = EXIT_STATUSES[CONFIG_ERROR]
+EXIT_BAD_ARGUMENTS = EXIT_STATUSES[BAD_ARGUMENT]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error exits 64 like the CLI's, not argparse's 2."""
+
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_BAD_ARGUMENTS, f"{self.prog}: error: {message}\n")
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="csguard daemon",
         description="Protect the VMs of this XenServer / XCP-ng pool that CloudStack did "
                     "not create. Runs in the foreground, logs to stderr, talks to systemd "
@@ -27,7 +40,7 @@ def parse_args(argv):
                         "(overrides the configuration)")
     parser.add_argument("--state-dir", help="where status.json is written (overrides the "
                         "configuration)")
-    parser.add_argument("--log-level", choices=("debug", "info", "warning", "error"),
+    parser.add_argument("--log-level", choices=LOG_LEVELS,
                         help="overrides the configuration")
     return parser.parse_args(argv)
 
@@ -56,10 +69,7 @@ def main(argv=None):
         config = load_config(args)
     except configuration.ConfigError as e:
         log.error("not starting: %s", e)
-        return 2
-    except OSError as e:
-        log.error("not starting: cannot read the configuration: %s", e)
-        return 2
+        return EXIT_BAD_CONFIG
     journal.set_level(config.log_level)
     for warning in config.warnings:
         log.warning("configuration: %s", warning)
@@ -67,5 +77,5 @@ def main(argv=None):
         daemon = Daemon(config, lambda: load_config(args))
     except configuration.ConfigError as e:
         log.error("not starting: %s", e)
-        return 2
+        return EXIT_BAD_CONFIG
     return daemon.run()
