@@ -44,6 +44,11 @@ def test_unknown_and_malformed_vms_are_named(sim, args, message):
     assert message in refused(sim, *args)
 
 
+def test_a_misspelt_vm_name_gets_a_suggestion(sim):
+    message = refused(sim, "vm-classify", "vm=wbe-01", code=1)
+    assert "no VM is named 'wbe-01'; did you mean 'web-01'?" in message
+
+
 def test_an_ambiguous_name_lists_every_match(sim):
     first = sim.create_vm("twin")[1]
     second = sim.create_vm("twin")[1]
@@ -70,6 +75,12 @@ def test_an_ambiguous_name_lists_every_match(sim):
     (["vm-list", "--verbose"], "unknown option '--verbose' for vm-list"),
     (["vm-list", "--xapi-url"], "--xapi-url needs a value"),
     (["frobnicate"], "unknown command 'frobnicate'"),
+    (["vm-lsit"], "unknown command 'vm-lsit'; did you mean vm-list?"),
+    (["--xapi-url", "vm-list"], "no command given: --xapi-url took 'vm-list' as its value"),
+    (["--xapi-url", "xs1.example.com", "vm-list"],
+     "--xapi-url 'xs1.example.com' must be unix:///path/to/socket or http(s)://host[:port]/"),
+    (["--config", "/etc/csguard/csguard.yaml"], "no command given"),
+    (["--state-dir", "vm-list"], "no command given: --state-dir took 'vm-list' as its value"),
 ])
 def test_bad_arguments_are_usage_errors(sim, args, message):
     assert message in refused(sim, *args, code=64)
@@ -138,3 +149,13 @@ def test_json_output_of_a_hostile_name_is_valid_json(sim):
     uuid = sim.create_vm('q"\\\n\t\x9bname é中')[1]
     result = run_cli(sim, "vm-list", "uuid=" + uuid, "--json")
     assert json.loads(result.stdout)[0]["name-label"] == 'q"\\\n\t\x9bname é中'
+
+
+def test_bidirectional_controls_are_escaped_in_text_output(sim):
+    """A right-to-left override makes a terminal show "exe.txt" for "txt.exe"
+    (CVE-2021-42574); text output shows the control as \\u202e instead."""
+    uuid = sim.create_vm("invoice\u202etxt.exe\u2066x\u2069")[1]
+    result = run_cli(sim, "vm-list", "uuid=" + uuid, "params=name-label")
+    assert result.stdout.splitlines()[0].endswith(": invoice\\u202etxt.exe\\u2066x\\u2069")
+    assert json.loads(run_cli(sim, "vm-list", "uuid=" + uuid, "--json").stdout)[0][
+        "name-label"] == "invoice\u202etxt.exe\u2066x\u2069"

@@ -32,6 +32,7 @@ from csguard.outcome import (
     XAPI_UNAVAILABLE,
     CommandError,
 )
+from csguard.options import closest
 from csguard.records import show
 from csguard.xapi import XapiError, XapiUnavailable
 
@@ -54,6 +55,12 @@ def main(argv=None):
         from csguard import daemon  # only the daemon needs sdnotify and its loop
         forwarded = [token for option, value in options.items() for token in (option, value)]
         return daemon.main(forwarded + rest)
+    if name is None and options:
+        names = {c.name for c in COMMANDS} | {"daemon", "help"}
+        took = [f"{option} took {show(value)} as its value" for option, value in
+                options.items() if value in names]
+        return _fail(CommandError(BAD_ARGUMENT, f"no command given{': ' if took else ''}"
+                                  f"{'; '.join(took)} (csguard --help lists the commands)"))
     if name in (None, "help", "--help", "-h"):
         topic = command(rest[0]) if name == "help" and rest else None
         sys.stdout.write(command_help(topic) if topic else overview(COMMANDS, GLOBAL_OPTIONS))
@@ -64,16 +71,18 @@ def main(argv=None):
         return 0
     entry = command(name)
     if entry is None:
-        names = ", ".join([c.name for c in COMMANDS] + ["daemon"])
-        return _fail(CommandError(BAD_ARGUMENT, f"unknown command {show(name)}; commands: "
-                                  f"{names} (csguard --help)"))
+        names = [c.name for c in COMMANDS] + ["daemon"]
+        close = closest(name, names)
+        hint = f"; did you mean {close}?" if close else f"; commands: {', '.join(names)}"
+        return _fail(CommandError(BAD_ARGUMENT, f"unknown command {show(name)}{hint} "
+                                  "(csguard --help)"))
     if "--help" in rest or "-h" in rest:
         sys.stdout.write(command_help(entry))
         return 0
     try:
         args = parse_tokens(entry, rest)
         config = load_config(options)
-        url = options.get("--xapi-url") or os.environ.get(ENV_XAPI_URL) or config.xapi_url
+        url = config.xapi_url
         login = credentials(url, config)
     except CommandError as e:
         return _fail(e)

@@ -8,6 +8,7 @@ import time
 from csguard import classify, preflight
 from csguard import config as configuration
 from csguard.credentials import credentials_for
+from csguard.options import VALIDATORS, Invalid
 from csguard.outcome import BAD_ARGUMENT, CONFIG_ERROR, CommandError
 from csguard.xapi import Xapi
 
@@ -44,19 +45,35 @@ class Context:
 
 
 def load_config(options):
-    """The Config. An explicit --config (or CSGUARD_CONFIG) must exist; the default
-    file may be absent, then the built-in defaults apply."""
+    """The Config with the command line's --xapi-url (or CSGUARD_XAPI_URL) and
+    --state-dir. An explicit --config (or CSGUARD_CONFIG) must exist; the default
+    file may be absent, then the built-in defaults apply. A bad file is a
+    configuration error (78), a bad option value a usage error (64)."""
     path = options.get("--config") or os.environ.get(ENV_CONFIG)
     try:
         if path is None and not os.path.exists(configuration.DEFAULT_PATH):
             config = configuration.Config()
         else:
             config = configuration.load(path or configuration.DEFAULT_PATH)
-        if options.get("--state-dir"):
-            config = config.with_overrides(state_dir=options["--state-dir"])
     except configuration.ConfigError as e:
         raise CommandError(CONFIG_ERROR, str(e))
+    for field, label, value in (
+            ("xapi_url", "--xapi-url", options.get("--xapi-url")),
+            ("xapi_url", ENV_XAPI_URL, None if options.get("--xapi-url")
+             else os.environ.get(ENV_XAPI_URL)),
+            ("state_dir", "--state-dir", options.get("--state-dir"))):
+        if value:
+            config = config._replace(**{field: _checked(field, label, value)})
     return config
+
+
+def _checked(field, label, value):
+    """The option's value as the configuration file's validator reads it; a bad one
+    is a usage error naming the option."""
+    try:
+        return VALIDATORS[field](value)
+    except Invalid as e:
+        raise CommandError(BAD_ARGUMENT, f"{label} {e.problem}")
 
 
 def credentials(url, config):

@@ -6,6 +6,7 @@ from csguard import classify, records
 from csguard.cli.args import KINDS, UUID, parse_bool, parse_uuid
 from csguard.cli.xe import xe_minimal, xe_records
 from csguard.outcome import AMBIGUOUS_VM, BAD_ARGUMENT, UNKNOWN_VM, CommandError, Result
+from csguard.options import closest
 from csguard.records import show
 from csguard.xapi import XapiError
 
@@ -39,7 +40,10 @@ def resolve_vm(args, ctx):
             return ref, _record(ctx, ref)
     refs = ctx.xapi.call("VM.get_by_name_label", name)
     if not refs:
-        raise CommandError(UNKNOWN_VM, f"no VM is named {show(name)}", name)
+        names = sorted({vm.get("name_label", "") for vm in ctx.xapi.vm_records().values()})
+        close = closest(name, names)
+        hint = f"; did you mean {show(close)}?" if close else ""
+        raise CommandError(UNKNOWN_VM, f"no VM is named {show(name)}{hint}", name)
     if len(refs) > 1:
         matches = sorted(_record(ctx, ref)["uuid"] for ref in refs)
         raise CommandError(AMBIGUOUS_VM, f"{len(matches)} VMs are named {show(name)}: "

@@ -2,7 +2,9 @@
 text from VM records made safe for a terminal."""
 import re
 
-CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# C0/C1 controls, and the bidirectional-text controls and line separators that can
+# make a terminal show text in another order than it is (CVE-2021-42574).
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 # vm-list's fields that xe would show as a map (MRO) or a set (SRO).
 MAP_FIELDS = ("blocked-operations",)
 SET_FIELDS = ("csguard-blocked",)
@@ -10,7 +12,12 @@ SET_FIELDS = ("csguard-blocked",)
 
 def printable(text):
     """Text with control characters (terminal escapes, newlines) made visible."""
-    return CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return CONTROL.sub(_escape, text)
+
+
+def _escape(match):
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def printable_lines(lines):
