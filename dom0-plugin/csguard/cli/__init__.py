@@ -7,7 +7,6 @@ first write. Text from VM records is escaped before it reaches a terminal (xe.py
 """
 import collections
 import json
-import os
 import sys
 
 from csguard import config as configuration
@@ -24,6 +23,7 @@ from csguard.cli.context import (
     local_user,
 )
 from csguard.cli.xe import printable
+from csguard.options import closest
 from csguard.outcome import (
     BAD_ARGUMENT,
     EXIT_REFUSED,
@@ -32,7 +32,6 @@ from csguard.outcome import (
     XAPI_UNAVAILABLE,
     CommandError,
 )
-from csguard.options import closest
 from csguard.records import show
 from csguard.xapi import XapiError, XapiUnavailable
 

@@ -5,8 +5,8 @@ import collections
 from csguard import classify, records
 from csguard.cli.args import KINDS, UUID, parse_bool, parse_uuid
 from csguard.cli.xe import xe_minimal, xe_records
-from csguard.outcome import AMBIGUOUS_VM, BAD_ARGUMENT, UNKNOWN_VM, CommandError, Result
 from csguard.options import closest
+from csguard.outcome import AMBIGUOUS_VM, BAD_ARGUMENT, UNKNOWN_VM, CommandError, Result
 from csguard.records import show
 from csguard.xapi import XapiError
 
