@@ -87,6 +87,11 @@ class Pool:
         with self.db.lock:
             self.db.update("pool", self.pool_ref, {"master": self.host_refs[index]})
 
+    def forget_tasks(self):
+        """Tasks do not survive a xapi restart (``PersistNothing``)."""
+        for ref in list(self.db.tables["task"]):
+            self.db.delete("task", ref)
+
     def set_host_live(self, index, live):
         """Mark a host's agent dead or alive (XAPI's host liveness, from heartbeats)."""
         with self.db.lock:

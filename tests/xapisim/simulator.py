@@ -18,8 +18,12 @@ from .pool import Pool
 from .server import Endpoint
 from .wire import ApiError
 
+# How long a master change keeps every host's socket closed (xapi's restart).
+MASTER_CHANGE_DOWN_FOR = 0.5
+
 CONTROLS = ("create_vm", "seed_vms", "vm_record", "modify_vm", "modify_object",
-            "kill_sessions", "stall", "drop_connection", "latency", "fail_once", "write_once", "restart", "set_master", "call_counts", "reset_call_counts",
+            "kill_sessions", "stall", "drop_connection", "latency", "fail_once", "write_once",
+            "restart", "set_master", "set_master_in_place", "call_counts", "reset_call_counts",
             "vm_appeared_at", "blocked_op_set_at", "kill_domain", "set_host_live", "info")
 
 
@@ -233,19 +237,38 @@ class Simulator:
         self.faults.once(method, args, write)
 
     def restart(self, down_for=0.0):
-        """Like ``xe-toolstack-restart``: sockets and sessions go, the database stays.
+        """Like ``xe-toolstack-restart``: sockets, sessions and tasks go, the database stays.
 
         The database is written to ``state.db`` and read back, so only what
-        XAPI persists survives (rows with their generation stamps, messages).
+        XAPI persists survives (rows with their generation stamps, messages;
+        sessions and tasks are ``PersistNothing`` in ``idl/datamodel.ml``).
         """
+        self._restart(down_for)
+
+    def _restart(self, down_for, while_down=None):
         self._close()
+        with self.pool.db.lock:
+            self.pool.forget_tasks()
+            if while_down is not None:
+                while_down()
         self.pool.db.save(self.state_path)
         self.pool.db.load(self.state_path)
         if down_for:
             time.sleep(down_for)
         self.start()
 
-    def set_master(self, i):
+    def set_master(self, i, down_for=MASTER_CHANGE_DOWN_FOR):
+        """``pool.designate_new_master``: xapi restarts on every host
+        (``xapi_pool_transition.ml`` designate_new_master -> ``xapi_ha.ml``
+        commit_new_master -> ``xapi_fuse.ml`` light_fuse_and_run). Every connection,
+        session, task and waiting ``event.from`` dies; every socket is gone for
+        ``down_for`` seconds; xapi comes back with host ``i`` as ``pool.master``
+        (``dbsync_master.ml`` rewrites it at start-up)."""
+        self._restart(down_for, lambda: self.pool.set_master(i))
+
+    def set_master_in_place(self, i):
+        """Not XAPI: only ``pool.master`` changes (one ``pool`` mod event), connections
+        and sessions live on. For tests of a client's reaction to that event alone."""
         self.pool.set_master(i)
 
     def call_counts(self):
@@ -286,8 +309,9 @@ class Simulator:
             if not (method or "").startswith("sim.") or name not in CONTROLS:
                 known = ", sim.".join(CONTROLS)
                 raise ValueError(f"unknown control {method!r}; known: sim.{known}")
-            if name == "restart":
-                threading.Thread(target=self.restart, args=params, daemon=True).start()
+            if name in ("restart", "set_master"):
+                # The reply goes out before the socket it travels on closes.
+                threading.Thread(target=getattr(self, name), args=params, daemon=True).start()
                 return wire.plain_response(None)
             if name == "create_vm" and params and isinstance(params[-1], dict):
                 result = getattr(self, name)(*params[:-1], **params[-1])

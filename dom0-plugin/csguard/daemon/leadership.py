@@ -13,22 +13,30 @@ log = logging.getLogger("csguard")
 
 class Leadership:
     """This host, the pool's master (from the pool record's events), and whether
-    this daemon leads."""
+    this daemon leads. A master change restarts xapi on every host, so it is most
+    often found on reconnect, not in the event stream: `known` remembers the role
+    of the last session to tell that change apart."""
 
     def __init__(self):
         self.this_host = None
         self.master = None
         self.pool_uuid = None
         self.leader = False
+        self.known = None
 
     def pool_changed(self, pool):
         self.pool_uuid = pool.get("uuid")
         self.master = pool.get("master")
 
-    def elect(self):
-        """Lead if this host is the pool master; after a fresh listing."""
+    def elect(self, xapi):
+        """Lead if this host is the pool master; after a fresh listing. True when
+        this host has become the master since the last session (take over)."""
         self.leader = self.master == self.this_host
-        return self.leader
+        changed = self.known is not None and self.known != self.leader
+        self.known = self.leader
+        if changed:
+            self._announce(xapi)
+        return changed and self.leader
 
     def follow(self, xapi):
         """After a pool event: True when this host has just become the pool master
@@ -37,14 +45,17 @@ class Leadership:
         leader = self.master == self.this_host
         if leader == self.leader:
             return None
-        self.leader = leader
-        if leader:
+        self.leader = self.known = leader
+        self._announce(xapi)
+        return leader
+
+    def _announce(self, xapi):
+        if self.leader:
             log.warning("this host is now the pool master: csguard takes over protecting "
                         "the pool")
         else:
             log.warning("this host is no longer the pool master (now host %s): csguard "
                         "stops writing and stands by", self._host_name(xapi, self.master))
-        return leader
 
     def _host_name(self, xapi, ref):
         """A host's name for a log line; its ref if XAPI cannot say."""

@@ -138,9 +138,10 @@ class Daemon:
             log.info("connected to XAPI again; resyncing every VM")
             self._outage = None
         self._backoff.reset()
-        leader = self.leadership.elect()
-        self._set_role(ROLE_LEADER if leader else ROLE_STANDBY, "connected")
-        self._reconcile_all(xapi, "initial adoption" if not self.ready else "resync")
+        takeover = self.leadership.elect(xapi)
+        self._set_role(ROLE_LEADER if self.leadership.leader else ROLE_STANDBY, "connected")
+        self._reconcile_all(xapi, "initial adoption" if not self.ready
+                            else "takeover" if takeover else "resync")
         for event in tasks:
             self._task_event(xapi, event)
         if not self.ready:
