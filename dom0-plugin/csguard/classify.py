@@ -15,6 +15,15 @@ Precedence, strongest first:
    ignored and the reason says so);
 4. a CloudStack name: cloudstack; 5. anything else: alien.
 
+With cloudstack.api set, CloudStack's inventory (passed in as data: anything with
+`names`, {instance name: what}; reasons leave out when it was read, so a refresh
+rewrites no verdict record) replaces step 4: a VM is cloudstack
+only if the inventory holds its name, and a CloudStack-named VM it lacks is
+protected, since CloudStack stops and destroys by name (a leftover, a restored
+backup's VM, a copy). No inventory yet protects every CloudStack-named VM. Elastic
+load balancer VMs (l-) and NetScaler VPX VMs cannot be listed through the API and
+keep the name rule.
+
 Only fields an administrator controls are read (name, flags, other_config, tags);
 nothing the guest can write (xenstore_data, guest_metrics) may influence a verdict.
 """
@@ -46,8 +55,9 @@ _NETSCALER_ANY_CASE = re.compile(_NETSCALER.pattern, re.IGNORECASE)
 _LOOKALIKE = re.compile(r"[irsvlb]-[0-9]+-.+|NS-[0-9]+-.+", re.IGNORECASE)
 
 
-def classify(vm, config, now):
-    """The Verdict for one VM record (XAPI field names) under config at time now."""
+def classify(vm, config, now, inventory=None):
+    """The Verdict for one VM record (XAPI field names) under config at time now,
+    with CloudStack's inventory when cloudstack.api is configured."""
     name = _text(vm.get("name_label"))
     for flag, rule, what in (
             ("is_control_domain", "control-domain", "control domain"),
@@ -70,6 +80,8 @@ def classify(vm, config, now):
             return verdict
 
     verdict = _by_name(name, config)
+    if config.cloudstack_api_url is not None:
+        verdict = _by_inventory(name, verdict, inventory)
     if notes:
         verdict = verdict._replace(reason="; ".join(notes + [verdict.reason]))
     if verdict.kind == ALIEN and exemption_rule is not None:
@@ -158,6 +170,34 @@ def _by_name(name, config):
         return Verdict(ALIEN, "no-cloudstack-name", miss)
     return Verdict(ALIEN, "no-cloudstack-name",
                    f"name {shown} is not a CloudStack name ({_instance_names(config)})")
+
+
+_UNLISTABLE = {
+    "l": "elastic load balancer VMs cannot be listed through CloudStack's API",
+    "N": "NetScaler VPX VMs cannot be listed through CloudStack's API",
+}
+
+
+def _by_inventory(name, by_name, inventory):
+    """The inventory's word on a VM the name rules judged."""
+    shown = records.show(name)
+    if inventory is not None and name in inventory.names:
+        return Verdict(CLOUDSTACK, "cloudstack-inventory",
+                       f"CloudStack's inventory holds {shown} as a {inventory.names[name]}")
+    if by_name.kind != CLOUDSTACK:
+        return by_name
+    if by_name.rule in ("cloudstack-system-vm", "cloudstack-netscaler") \
+            and name[:1] in _UNLISTABLE:
+        return by_name._replace(reason=f"{by_name.reason}; decided by name: "
+                                       f"{_UNLISTABLE[name[:1]]}")
+    if inventory is None:
+        return Verdict(ALIEN, "cloudstack-no-inventory",
+                       f"{by_name.reason}, but CloudStack's inventory could not be read yet: "
+                       "protected until CloudStack confirms it owns the VM")
+    return Verdict(ALIEN, "not-in-inventory",
+                   f"{by_name.reason}, but CloudStack's inventory does not hold it: a leftover "
+                   "of an earlier installation, a restored backup or a copy, which "
+                   "CloudStack would stop or destroy by name")
 
 
 def near_miss(name, config):

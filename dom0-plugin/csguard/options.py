@@ -43,6 +43,13 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 DEFAULTS = collections.OrderedDict((
     ("instance_names", ("VM",)),
     ("name_patterns", ()),
+    ("cloudstack_api_url", None),
+    ("cloudstack_api_credentials_file", None),
+    ("cloudstack_api_refresh", 300.0),
+    ("cloudstack_api_ca_file", None),
+    ("cloudstack_api_verify_tls", True),
+    ("cloudstack_api_timeout", 30.0),
+    ("cloudstack_api_stale_alert", 3600.0),
     ("protect_uuids", frozenset()),
     ("allow_uuids", frozenset()),
     ("protect_tag", "csguard-protect"),
@@ -237,10 +244,6 @@ def _path(value, what):
     return path
 
 
-def _credentials_file(value):
-    return None if value is None else _path(value, "a file path")
-
-
 def _call_timeout(value):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise Invalid(f"must be a number of seconds, not {_yaml_type(value)}")
@@ -249,10 +252,56 @@ def _call_timeout(value):
     return float(value)
 
 
+def _seconds_between(low, high):
+    def validate(value):
+        seconds = _call_timeout(value)
+        if not low <= seconds <= high:
+            raise Invalid(f"must be between {low} and {high} seconds, not {value:g}")
+        return seconds
+    return validate
+
+
+def _api_url(value):
+    if value is None:
+        return None
+    url = _text(value, "a URL (CloudStack's API endpoint, e.g. "
+                "https://cloudstack.example.com/client/api)")
+    parts = urllib.parse.urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = 0
+    if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
+        raise Invalid(f"{records.show(url)} must be http(s)://host[:port]/client/api")
+    if parts.username is not None or parts.password is not None or parts.query:
+        raise Invalid("must not contain a user, password or query: the API keys go in "
+                       "cloudstack.api.credentials_file")
+    return url
+
+
+def _optional_path(value):
+    return None if value is None else _path(value, "a file path")
+
+
+def _boolean(value):
+    if not isinstance(value, bool):
+        raise Invalid(f"must be true or false, not {_yaml_type(value)}")
+    return value
+
+
 SCHEMA = {
     "cloudstack": {
         "instance_names": ("instance_names", _instance_names),
         "name_patterns": ("name_patterns", _name_patterns),
+        "api": {
+            "url": ("cloudstack_api_url", _api_url),
+            "credentials_file": ("cloudstack_api_credentials_file", _optional_path),
+            "refresh": ("cloudstack_api_refresh", _seconds_between(10, 86400)),
+            "ca_file": ("cloudstack_api_ca_file", _optional_path),
+            "verify_tls": ("cloudstack_api_verify_tls", _boolean),
+            "timeout": ("cloudstack_api_timeout", _seconds_between(1, 600)),
+            "stale_alert_after": ("cloudstack_api_stale_alert", _seconds_between(60, 604800)),
+        },
     },
     "overrides": {
         "protect": {"uuids": ("protect_uuids", _uuids), "tag": ("protect_tag", _tag)},
@@ -265,7 +314,7 @@ SCHEMA = {
     },
     "xapi": {
         "url": ("xapi_url", _url),
-        "credentials_file": ("credentials_file", _credentials_file),
+        "credentials_file": ("credentials_file", _optional_path),
         "call_timeout": ("call_timeout", _call_timeout),
     },
     "state_dir": ("state_dir", lambda value: _path(value, "a directory path")),
@@ -295,6 +344,13 @@ def check_together(values):
     if values["protect_tag"] is not None and values["protect_tag"] == values["allow_tag"]:
         raise Invalid("is the same as overrides.protect.tag; use two different tags",
                        field="allow_tag")
+    api = values["cloudstack_api_url"] is not None
+    if api and values["cloudstack_api_credentials_file"] is None:
+        raise Invalid("needs cloudstack.api.credentials_file: a file only root can read, "
+                       "with api_key: and secret_key: lines", field="cloudstack_api_url")
+    if not api and values["cloudstack_api_credentials_file"] is not None:
+        raise Invalid("is only used with cloudstack.api.url; set that too or remove this",
+                       field="cloudstack_api_credentials_file")
     remote = not values["xapi_url"].startswith("unix://")
     if not remote and values["credentials_file"] is not None:
         raise Invalid("is only used with an http(s) xapi.url: the local socket needs no "
@@ -325,6 +381,14 @@ def warnings_for(values):
                         "logs in as root with an empty password, which XAPI refuses unless "
                         "root has none; set xapi.credentials_file (a chmod 600 file with the "
                         "user name and password)")
+    api_url = values["cloudstack_api_url"]
+    if api_url is not None and api_url.startswith("http://"):
+        warnings.append("cloudstack.api.url is plain http: the inventory can be read and "
+                        "forged on the way (the secret key itself is never sent); use https")
+    if api_url is not None and not values["cloudstack_api_verify_tls"]:
+        warnings.append("cloudstack.api.verify_tls is false: anyone between this host and "
+                        "CloudStack can answer with a forged inventory and so release VMs; "
+                        "set cloudstack.api.ca_file instead")
     if values["mode"] == "audit":
         warnings.append("protection.mode is audit: VMs are classified and reported, "
                         "nothing is blocked")

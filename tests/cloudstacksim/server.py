@@ -18,6 +18,7 @@ What it mirrors, file by file (apache/cloudstack):
 import datetime
 import json
 import socketserver
+import ssl
 import threading
 import time
 import urllib.parse
@@ -53,8 +54,10 @@ class CloudStackSim:
     """One management server with one API user (an admin, account "admin")."""
 
     def __init__(self, api_key="csguard-test-key", secret_key="csguard-test-secret",
-                 version="4.20.1.0", max_page_size=MAX_PAGE_SIZE):
+                 version="4.20.1.0", max_page_size=MAX_PAGE_SIZE, certificate=None):
+        """certificate: (cert file, key file) to serve HTTPS instead of HTTP."""
         self.api_key, self.secret_key, self.version = api_key, secret_key, version
+        self.certificate = certificate
         self.max_page_size = max_page_size
         self.allowed = None  # the role's commands; None allows every command
         self.enforce_timestamps = False  # enforce.post.requests.and.timestamps
@@ -92,6 +95,10 @@ class CloudStackSim:
     def start(self):
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.sim = self
+        if self.certificate is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.certificate)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True).start()
 
     def stop(self):
@@ -102,7 +109,8 @@ class CloudStackSim:
 
     @property
     def url(self):
-        return f"http://127.0.0.1:{self._server.server_address[1]}/client/api"
+        scheme = "https" if self.certificate else "http"
+        return f"{scheme}://127.0.0.1:{self._server.server_address[1]}/client/api"
 
     # ---- one request ----
 

@@ -16,6 +16,9 @@ UUID2 = "7d1c3f44-0b7e-4a8e-9f5e-2a1f0c9b8d11"
 # Every option of the file, as a dotted path (the documentation the shipped file must cover).
 OPTIONS = [
     "cloudstack.instance_names", "cloudstack.name_patterns",
+    "cloudstack.api.url", "cloudstack.api.credentials_file", "cloudstack.api.refresh",
+    "cloudstack.api.ca_file", "cloudstack.api.verify_tls", "cloudstack.api.timeout",
+    "cloudstack.api.stale_alert_after",
     "overrides.protect.uuids", "overrides.protect.tag",
     "overrides.allow.uuids", "overrides.allow.tag", "overrides.other_config_key",
     "protection.mode", "protection.block_operations",

@@ -1,0 +1,234 @@
+"""What CloudStack's API says it owns: the instance names of its VMs, read every
+`cloudstack.api.refresh` seconds and kept in the state directory, so a restart
+while the API is down starts from the last inventory, never from name rules.
+
+The calls, checked in apache/cloudstack:
+- listVirtualMachines listall=true, field `instancename` (UserVmResponse; without
+  listall an admin sees only its own account), and again with projectid=-1: project
+  resources are listed only then (AccountManagerImpl.buildACLSearchParameters);
+- listSystemVms (console proxies, secondary storage VMs), field `name`;
+- listRouters listall=true, and with projectid=-1: routers of Role.VIRTUAL_ROUTER
+  only (ListRoutersCmd.getRole);
+- listInternalLoadBalancerVMs listall=true, and with projectid=-1 (Role.INTERNAL_LB_VM,
+  answered as listinternallbvmsresponse with objects named "router");
+- listCapabilities: `cloudstackversion`.
+Elastic load balancer VMs (`l-<id>-<instance>`) are routers of Role.LB
+(LoadBalanceRuleHandler.deployELBVm) that no list command returns, and NetScaler
+VPX VMs are no CloudStack VM records at all: classify keeps the name rule for both.
+
+A refresh is all or nothing: a failed call keeps the previous inventory whole.
+"""
+import collections
+import json
+import logging
+import os
+import tempfile
+import time
+
+import cachetools
+
+from csguard import records
+from csguard.cloudstackapi import CloudStackApi, CloudStackError
+from csguard.credentials import load_api_keys
+
+log = logging.getLogger("csguard")
+
+INVENTORY_FILE = "inventory.json"
+# A VM with a CloudStack name that csguard has not seen refreshes the inventory at
+# most this often (CloudStack writes its database row before the VM reaches XAPI).
+NEW_VM_REFRESH_INTERVAL = 10.0
+RETRY_INTERVAL = 60.0
+
+CALLS = (
+    ("listVirtualMachines", "virtualmachine", "instancename", {"listall": "true"}, "user VM"),
+    ("listVirtualMachines", "virtualmachine", "instancename",
+     {"listall": "true", "projectid": "-1"}, "project user VM"),
+    ("listSystemVms", "systemvm", "name", {}, "system VM"),
+    ("listRouters", "router", "name", {"listall": "true"}, "virtual router"),
+    ("listRouters", "router", "name", {"listall": "true", "projectid": "-1"},
+     "project virtual router"),
+    ("listInternalLoadBalancerVMs", "router", "name", {"listall": "true"},
+     "internal load balancer VM"),
+    ("listInternalLoadBalancerVMs", "router", "name", {"listall": "true", "projectid": "-1"},
+     "project internal load balancer VM"),
+)
+COMMANDS = ("listCapabilities",) + tuple(sorted({call[0] for call in CALLS}))
+
+Inventory = collections.namedtuple("Inventory", "names version read_at url")
+Inventory.__doc__ = """names: {instance name: what it is}; version: CloudStack's;
+read_at: epoch seconds; url: the API it came from (as shown in logs)."""
+
+
+def fetch(api, now):
+    """The Inventory the API answers now; CloudStackError if any call fails."""
+    capability = api.call("listCapabilities").get("capability")
+    version = capability.get("cloudstackversion") if isinstance(capability, dict) else None
+    if not isinstance(version, str):
+        raise CloudStackError("listCapabilities answered no cloudstackversion")
+    names = {}
+    for command, object_name, field, params, what in CALLS:
+        for item in api.list_all(command, object_name, **params):
+            name = item.get(field)
+            if not isinstance(name, str) or not name:
+                raise CloudStackError(f"{command} answered a VM without its {field}")
+            names.setdefault(name, what)
+    return Inventory(names, version, now, api.url)
+
+
+def source_for(config, state_dir):
+    """An InventorySource when cloudstack.api.url is set, else None. ConfigError when
+    the credentials file is unusable."""
+    if config.cloudstack_api_url is None:
+        return None
+    api_key, secret_key = load_api_keys(config.cloudstack_api_credentials_file)
+    api = CloudStackApi(config.cloudstack_api_url, api_key, secret_key,
+                        timeout=config.cloudstack_api_timeout,
+                        ca_file=config.cloudstack_api_ca_file,
+                        verify_tls=config.cloudstack_api_verify_tls)
+    return InventorySource(api, state_dir, config.cloudstack_api_refresh,
+                           config.cloudstack_api_stale_alert)
+
+
+class InventorySource:
+    """The current inventory, its refreshes, its kept copy and its staleness."""
+
+    def __init__(self, api, state_dir, refresh, alert_after, clock=time.time):
+        self.api, self.refresh_interval, self.alert_after = api, refresh, alert_after
+        self.path = os.path.join(state_dir, INVENTORY_FILE)
+        self._clock = clock
+        self.current = None
+        self.error = None          # text of the last failure, None after a success
+        self.failing_since = None
+        self.alerted = False       # the staleness alert was raised for this outage
+        self.changed = False       # names changed since the loop last looked
+        self._next = 0.0
+        self._last_try = None
+        # Names that already asked for a refresh: each asks at most once per refresh.
+        self._asked = cachetools.TTLCache(4096, refresh, timer=clock)
+
+    def start(self):
+        """Before the first reconcile: the kept inventory, then a fresh one."""
+        self.current = self._load_kept()
+        self.refresh("start")
+
+    def due_in(self):
+        return max(0.0, self._next - self._clock())
+
+    def refresh_if_due(self):
+        return self.due_in() == 0 and self.refresh("periodic")
+
+    def refresh_for_new_vm(self, name):
+        """For a VM with a CloudStack name that is new to csguard and missing from the
+        inventory: refresh (rate-limited); True if the inventory was read again."""
+        now = self._clock()
+        if name in self._asked:
+            return False
+        if self._last_try is not None and now - self._last_try < NEW_VM_REFRESH_INTERVAL:
+            return False
+        self._asked[name] = True
+        self.refresh(f"new VM {records.show(name)}")
+        return self.error is None
+
+    def refresh(self, why):
+        """Read the inventory again; True when its names changed. A failure keeps
+        the one there is."""
+        now = self._clock()
+        self._last_try = now
+        try:
+            new = fetch(self.api, now)
+        except CloudStackError as error:
+            self._next = now + min(self.refresh_interval, RETRY_INTERVAL)
+            self._failed(str(error), now)
+            return False
+        self._next = now + self.refresh_interval
+        old = self.current
+        changed = old is None or new.names != old.names or new.version != old.version
+        self.current = new
+        if self.error is not None:
+            log.info("CloudStack's inventory read again (%s): %d VMs, CloudStack %s",
+                     self.api.url, len(new.names), new.version)
+        elif changed:
+            log.info("CloudStack's inventory (%s, %s): %d VMs, CloudStack %s", why,
+                     self.api.url, len(new.names), new.version)
+        self.error, self.failing_since, self.alerted = None, None, False
+        if changed:
+            self.changed = True
+            self._keep(new)
+        return changed
+
+    def stale_alert_due(self):
+        """True once per outage, when reading has failed for alert_after seconds."""
+        if (self.failing_since is None or self.alerted
+                or self._clock() - self.failing_since < self.alert_after):
+            return False
+        self.alerted = True
+        return True
+
+    def state(self):
+        if self.current is None:
+            return "none"
+        return "fresh" if self.error is None else "stale"
+
+    def status(self):
+        """For status.json: nothing secret."""
+        current = self.current
+        return {
+            "url": self.api.url,
+            "inventory": self.state(),
+            "version": current.version if current else None,
+            "read_at": records.format_time(current.read_at) if current else None,
+            "vms": len(current.names) if current else 0,
+            "error": self.error,
+            "failing_since": (records.format_time(self.failing_since)
+                              if self.failing_since is not None else None),
+        }
+
+    def _failed(self, text, now):
+        if self.failing_since is None:
+            self.failing_since = now
+        if text == self.error:
+            log.debug("still cannot read CloudStack's inventory: %s", text)
+            return
+        self.error = text
+        if self.current is None:
+            kept = ("there is no earlier one, so every VM with a CloudStack name stays "
+                    "protected until it can be read")
+        else:
+            kept = (f"keeping the one read at {records.format_time(self.current.read_at)} "
+                    f"({len(self.current.names)} VMs); nothing is unprotected because of it")
+        log.error("cannot read CloudStack's inventory: %s; %s", text, kept)
+
+    def _load_kept(self):
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                kept = json.load(handle)
+            names, url = kept["names"], kept["url"]
+            inventory = Inventory({str(k): str(v) for k, v in names.items()},
+                                  str(kept["version"]), float(kept["read_at"]), url)
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+            log.warning("ignoring the kept inventory %s: %s", self.path, error)
+            return None
+        if url != self.api.url:
+            log.warning("ignoring the kept inventory %s: it came from %s, not %s",
+                        self.path, url, self.api.url)
+            return None
+        log.info("kept inventory loaded: %d VMs read at %s", len(inventory.names),
+                 records.format_time(inventory.read_at))
+        return inventory
+
+    def _keep(self, inventory):
+        state_dir = os.path.dirname(self.path)
+        text = json.dumps({"url": inventory.url, "version": inventory.version,
+                           "read_at": inventory.read_at, "names": inventory.names},
+                          sort_keys=True)
+        try:
+            os.makedirs(state_dir, mode=0o750, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".inventory-", dir=state_dir)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(text)
+            os.rename(tmp, self.path)
+        except OSError as error:
+            log.error("cannot keep the inventory in %s (%s): a restart during an API "
+                      "outage would start without it", self.path, error)
