@@ -4,6 +4,7 @@ VM again; and `status` reading what the running daemon writes."""
 import json
 import os
 import tempfile
+import threading
 import time
 
 from csguard import records
@@ -66,3 +67,52 @@ def test_status_reads_the_running_daemons_report(sim):
     assert result.returncode == 1
     assert "NOT RUNNING" in result.stdout
     assert os.path.exists(os.path.join(state, "status.json"))
+
+
+def test_status_finds_a_daemon_run_by_hand_with_its_own_state_dir(sim, tmp_path):
+    """No --state-dir, and the configuration's state directory is empty: status
+    finds the one running daemon through its command line and confirms it by the
+    pid its status file carries."""
+    state = tempfile.mkdtemp(prefix="cg-", dir="/tmp")
+    with DaemonRunner(sim.unix_url(0), state) as daemon:
+        daemon.wait_ready()
+        wait_for(lambda: daemon.status_file() and daemon.status_file().get("role"),
+                 timeout=30, what="the status file", daemons=[daemon])
+        result = run_cli(sim, "status", "--json")
+        assert result.returncode == 0, result.stdout + result.stderr
+        data = json.loads(result.stdout)
+        assert data["running"] is True and data["pid"] == daemon.pid
+        assert data["status_file"] == os.path.join(state, "status.json")
+        text = run_cli(sim, "status").stdout
+        assert f"pid {daemon.pid}" in text and state in text
+
+
+def test_status_works_while_the_configuration_is_broken(sim, tmp_path):
+    state = tempfile.mkdtemp(prefix="cg-", dir="/tmp")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("protection:\n  mdoe: audit\n")
+    with DaemonRunner(sim.unix_url(0), state) as daemon:
+        daemon.wait_ready()
+        wait_for(lambda: daemon.status_file() and daemon.status_file().get("role"),
+                 timeout=30, what="the status file", daemons=[daemon])
+        result = run_cli(sim, "status", "--config", str(broken), "--state-dir", state)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "role ( RO)" in result.stdout
+        assert "line 2" in result.stderr and "mdoe" in result.stderr
+        assert "Warning:" in result.stderr
+
+
+def test_status_is_not_ok_while_the_daemon_is_disconnected(sim):
+    state = tempfile.mkdtemp(prefix="cg-", dir="/tmp")
+    with DaemonRunner(sim.unix_url(0), state) as daemon:
+        daemon.wait_ready()
+        outage = threading.Thread(target=sim.restart, kwargs={"down_for": 15})
+        outage.start()
+        try:
+            wait_for(lambda: (daemon.status_file() or {}).get("role") == "connecting",
+                     timeout=15, what="the daemon noticing the outage", daemons=[daemon])
+            result = run_cli(sim, "status", "--state-dir", state)
+        finally:
+            outage.join()
+        assert result.returncode == 1, result.stdout
+        assert "DISCONNECTED" in result.stdout

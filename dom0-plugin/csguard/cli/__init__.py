@@ -42,6 +42,9 @@ GLOBAL_OPTIONS = (
                   f"{configuration.DEFAULT_PATH}, built-in defaults if it is absent)")),
     ("--state-dir", "where the daemon writes status.json (default: the configuration's)"),
 )
+# Commands that must work while the configuration file is broken (a warning, then
+# the defaults): that is when they are needed most.
+WORK_WITH_A_BROKEN_CONFIG = ("status",)
 
 
 def main(argv=None):
@@ -80,12 +83,14 @@ def main(argv=None):
         return 0
     try:
         args = parse_tokens(entry, rest)
-        config = load_config(options)
+        warn = _warn if entry.name in WORK_WITH_A_BROKEN_CONFIG else None
+        config = load_config(options, warn=warn)
         url = config.xapi_url
         login = credentials(url, config)
     except CommandError as e:
         return _fail(e)
-    ctx = Context(config, local_user(), lambda: connect(url, login, config))
+    ctx = Context(config, local_user(), lambda: connect(url, login, config),
+                  state_dir_given="--state-dir" in options)
     try:
         result = entry.run(args, ctx)
     except CommandError as e:
@@ -126,6 +131,10 @@ def split_global_options(argv):
             raise CommandError(BAD_ARGUMENT, f"{option} needs a value")
         options[option] = value
     return options, name, rest
+
+
+def _warn(text):
+    sys.stderr.write(f"Warning: {printable(text)}\n")
 
 
 def _fail(error):

@@ -25,8 +25,9 @@ class Context:
     """What a command needs besides its arguments: the config, who acts (for the
     audit record), a XAPI connection made on first use, and the clock."""
 
-    def __init__(self, config, who, connect, now=time.time):
+    def __init__(self, config, who, connect, now=time.time, state_dir_given=False):
         self.config = config
+        self.state_dir_given = state_dir_given
         self.who = who
         self.now = now
         self._connect = connect
@@ -44,11 +45,13 @@ class Context:
             self._xapi = None
 
 
-def load_config(options):
+def load_config(options, warn=None):
     """The Config with the command line's --xapi-url (or CSGUARD_XAPI_URL) and
     --state-dir. An explicit --config (or CSGUARD_CONFIG) must exist; the default
     file may be absent, then the built-in defaults apply. A bad file is a
-    configuration error (78), a bad option value a usage error (64)."""
+    configuration error (78) unless warn is given (for commands needed most when
+    the file is broken): then warn(text) is called and the defaults apply. A bad
+    option value is a usage error (64)."""
     path = options.get("--config") or os.environ.get(ENV_CONFIG)
     try:
         if path is None and not os.path.exists(configuration.DEFAULT_PATH):
@@ -56,7 +59,10 @@ def load_config(options):
         else:
             config = configuration.load(path or configuration.DEFAULT_PATH)
     except configuration.ConfigError as e:
-        raise CommandError(CONFIG_ERROR, str(e))
+        if warn is None:
+            raise CommandError(CONFIG_ERROR, str(e))
+        warn(f"{e}; going on with the built-in defaults")
+        config = configuration.Config()
     for field, label, value in (
             ("xapi_url", "--xapi-url", options.get("--xapi-url")),
             ("xapi_url", ENV_XAPI_URL, None if options.get("--xapi-url")

@@ -7,6 +7,7 @@ import re
 
 from csguard import records
 from csguard.cli.args import format_duration, parse_uuid
+from csguard.cli.daemons import running_daemons
 from csguard.cli.xe import printable_lines, xe_records
 from csguard.messages import MSG_BLOCKED_ATTEMPT
 from csguard.outcome import STATUS_UNREADABLE, CommandError, Result
@@ -44,8 +45,10 @@ def _message_time(value):
 def status(args, ctx):
     """The daemon's own report (state_dir/status.json): role, connection, counts,
     last event, recent blocked attempts. The daemon rewrites the file only when
-    something changes, so whether it runs is told by its pid, not the file's age."""
-    path = os.path.join(ctx.config.state_dir, STATUS_FILE)
+    something changes, so whether it runs is told by its pid, not the file's age.
+    Without --state-dir, a daemon run by hand elsewhere is found (daemons.py).
+    Not OK (1) unless the daemon runs and is connected to XAPI."""
+    path, found = _report_path(ctx)
     try:
         with open(path) as handle:
             daemon = json.load(handle)
@@ -62,17 +65,51 @@ def status(args, ctx):
         raise CommandError(STATUS_UNREADABLE, f"{path} is not a csguard status report")
     now = ctx.now()
     running = _pid_alive(daemon.get("pid")) and daemon.get("role") != "stopped"
+    connected = running and daemon.get("connection") == "connected"
     data = collections.OrderedDict(sorted(daemon.items()))
-    data.update([("running", running), ("status_file", path),
+    data.update([("running", running), ("connected", connected), ("status_file", path),
                  ("written_seconds_ago", round(now - written, 1))])
     lines = []
+    if found:
+        lines.append(f"the running daemon (pid {daemon.get('pid')}) reports in "
+                     f"{os.path.dirname(path)}, not in the configuration's "
+                     f"{ctx.config.state_dir}")
     if not running:
         data["error"] = (f"the csguard daemon is not running (pid {daemon.get('pid')}); its "
                          f"last report was written {format_duration(now - written)} ago")
         lines.append(f"NOT RUNNING: {data['error']}. Nothing protects new VMs; see: "
                      "systemctl status csguard")
+    elif not connected:
+        data["error"] = (f"the csguard daemon is not connected to XAPI: "
+                         f"{daemon.get('connection')}")
+        lines.append(f"DISCONNECTED: {data['error']}. Until it reconnects nothing new is "
+                     "protected; see: journalctl -u csguard")
     lines.extend(_status_text(daemon, now))
-    return Result(data, printable_lines(lines), 0 if running else 1)
+    return Result(data, printable_lines(lines), 0 if connected else 1)
+
+
+def _report_path(ctx):
+    """(status file path, whether it was found elsewhere than the configuration says)."""
+    path = os.path.join(ctx.config.state_dir, STATUS_FILE)
+    if ctx.state_dir_given or _report_pid_alive(path):
+        return path, False
+    others = running_daemons(ctx.config.xapi_url)
+    if len(others) > 1:
+        listed = ", ".join(f"pid {pid} in {state_dir}" for pid, state_dir in others)
+        raise CommandError(STATUS_UNREADABLE, f"{len(others)} csguard daemons run for "
+                           f"{ctx.config.xapi_url} ({listed}): choose one with --state-dir")
+    if others:
+        return os.path.join(others[0][1], STATUS_FILE), True
+    return path, False
+
+
+def _report_pid_alive(path):
+    try:
+        with open(path) as handle:
+            report = json.load(handle)
+    except (OSError, ValueError):
+        return False
+    return isinstance(report, dict) and _pid_alive(report.get("pid"))
 
 
 def _pid_alive(pid):
