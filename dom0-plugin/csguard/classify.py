@@ -61,8 +61,8 @@ def classify(vm, config, now, inventory=None):
     name = _text(vm.get("name_label"))
     for flag, rule, what in (
             ("is_control_domain", "control-domain", "control domain"),
-            ("is_a_template", "template", "template"),  # also a new CloudStack VM, briefly
-            ("is_a_snapshot", "snapshot", "snapshot")):
+            ("is_a_snapshot", "snapshot", "snapshot"),  # every snapshot is a template too
+            ("is_a_template", "template", "template")):  # also a new CloudStack VM, briefly
         if vm.get(flag) is True:
             return Verdict(IGNORED, rule, f"{what} {records.show(name)}: never touched")
 

@@ -136,6 +136,15 @@ def test_control_domains_templates_and_snapshots_are_ignored(flag, rule, name):
     assert "never touched" in verdict.reason
 
 
+def test_a_snapshot_is_called_a_snapshot_though_xapi_also_marks_it_a_template():
+    """XAPI sets is_a_template on every snapshot (xen-api xapi_vm_clone.ml,
+    copy_vm_record: ~is_a_template:(is_a_snapshot || ...)), so the snapshot rule
+    must come first to ever fire."""
+    verdict = classify(vm("web01 snap", is_a_template=True, is_a_snapshot=True), DEFAULT, NOW)
+    assert (verdict.kind, verdict.rule) == (IGNORED, "snapshot")
+    assert verdict.reason.startswith("snapshot 'web01 snap'")
+
+
 def test_a_new_cloudstack_vm_is_ignored_while_it_is_still_a_template():
     assert classify(vm("i-2-10-VM", is_a_template=True), DEFAULT, NOW).kind == IGNORED
 
