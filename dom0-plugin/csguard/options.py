@@ -37,8 +37,6 @@ DISRUPTIVE_OPERATIONS = {
 MODES = ("enforce", "audit")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
-_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
-                   re.IGNORECASE)
 
 DEFAULTS = collections.OrderedDict((
     ("instance_names", ("VM",)),
@@ -57,6 +55,7 @@ DEFAULTS = collections.OrderedDict((
     ("override_key", "csguard:override"),
     ("block_operations", ("clean_shutdown", "hard_shutdown", "shutdown", "destroy")),
     ("mode", "enforce"),
+    ("clear_halted_affinity", True),
     ("xapi_url", "unix:///var/lib/xcp/xapi"),
     ("credentials_file", None),
     ("call_timeout", 30.0),
@@ -150,7 +149,7 @@ def _name_patterns(value):
 def _uuids(value):
     uuids = set()
     for index, uuid in enumerate(_list(value or [], "VM uuids")):
-        if not isinstance(uuid, str) or not _UUID.fullmatch(uuid):
+        if not isinstance(uuid, str) or not records.UUID_SHAPE.fullmatch(uuid):
             raise Invalid(f"{records.show(uuid)} is not a VM uuid (like "
                            "0e4bc8f5-5c2b-4cbc-9ab5-ecdf1f5f0b3f; see xe vm-list)", item=index)
         uuids.add(uuid.lower())
@@ -174,7 +173,7 @@ def _override_key(value):
     if not key or any(char.isspace() for char in key) or not key.isprintable():
         raise Invalid(f"other_config key {records.show(key)} must be non-empty, printable "
                        "and without spaces")
-    if key in (records.KEY_VERDICT, records.KEY_EXEMPTION):
+    if key in (records.KEY_VERDICT, records.KEY_EXEMPTION, records.KEY_AFFINITY):
         raise Invalid(f"{key} is csguard's own record; choose another key, "
                        "e.g. csguard:override")
     return key
@@ -191,6 +190,12 @@ def _one_of(choices, what):
                            f"{', '.join(choices)}{hint}")
         return value
     return validate
+
+
+def _boolean(value):
+    if not isinstance(value, bool):
+        raise Invalid(f"must be true or false, not {_yaml_type(value)}")
+    return value
 
 
 def _block_operations(value):
@@ -311,6 +316,7 @@ SCHEMA = {
     "protection": {
         "mode": ("mode", _one_of(MODES, "mode")),
         "block_operations": ("block_operations", _block_operations),
+        "clear_halted_affinity": ("clear_halted_affinity", _boolean),
     },
     "xapi": {
         "url": ("xapi_url", _url),

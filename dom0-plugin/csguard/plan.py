@@ -4,34 +4,40 @@ The plan is computed from the VM's full current record every time (level-
 triggered), and a VM already in the wanted state plans nothing, so the events our
 own writes cause come back as empty plans. Only map add/remove calls are used, so a
 concurrent writer's keys are never lost, and only entries carrying our marker are
-ever changed or removed.
+ever changed or removed. The affinity writes that keep hosts connectable come
+from plan_affinity and follow the blocks.
 """
 import collections
 
-from csguard import records
+from csguard import plan_affinity, records
 from csguard.classify import ALIEN, CLOUDSTACK, EXEMPT
 
 Write = collections.namedtuple("Write", "call key value")
 Write.__doc__ = """One XAPI call on the VM: call is add_to_/remove_from_ +
-blocked_operations/other_config; value is None for removes."""
+blocked_operations/other_config (value is None for removes), or one of
+plan_affinity's CLEAR and RESTORE (key and value as it says)."""
 
 ADD_BLOCK = "add_to_blocked_operations"
 REMOVE_BLOCK = "remove_from_blocked_operations"
 ADD_OTHER = "add_to_other_config"
 REMOVE_OTHER = "remove_from_other_config"
+CLEAR_AFFINITY = plan_affinity.CLEAR
+RESTORE_AFFINITY = plan_affinity.RESTORE
 
 
-def plan(vm, verdict, config, now):
-    """The tuple of Writes for vm (an XAPI record) given its verdict; () if none."""
+def plan(vm, verdict, config, now, hosts):
+    """The tuple of Writes for vm (an XAPI record) given its verdict; () if none.
+    hosts is {ref: uuid} of the pool's hosts (for the affinity)."""
     if config.mode != "enforce":
         return ()
     blocked = _mapping(vm.get("blocked_operations"))
     other_config = _mapping(vm.get("other_config"))
+    writes = ()
     if verdict.kind == ALIEN:
-        return _protect(vm, verdict, config, now, blocked, other_config)
-    if verdict.kind in (CLOUDSTACK, EXEMPT):
-        return _unprotect(blocked, other_config)
-    return ()
+        writes = _protect(vm, verdict, config, now, blocked, other_config)
+    elif verdict.kind in (CLOUDSTACK, EXEMPT):
+        writes = _unprotect(blocked, other_config)
+    return writes + tuple(Write(*w) for w in plan_affinity.plan(vm, verdict, config, hosts))
 
 
 def _protect(vm, verdict, config, now, blocked, other_config):

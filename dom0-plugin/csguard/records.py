@@ -1,6 +1,6 @@
 """The text formats csguard writes on VMs, and their strict parsers.
 
-Three things live on a VM record:
+Four things live on a VM record:
 - a blocked_operations reason (``blocked_reason``): what CloudStack's operator reads
   in CloudStack's log when a stop fails, so it says what protected the VM and how to
   unblock it. It starts with ``MARKER + ":"``, which is how we recognise our own
@@ -9,6 +9,9 @@ Three things live on a VM record:
   <reason>", readable in XenCenter, Xen Orchestra and ``xe vm-param-list``.
 - the exemption record ``other_config["csguard:exemption"]``: an operator's decision
   to let CloudStack act on the VM (JSON; who, when, until, why).
+- the affinity record ``other_config["csguard:affinity"]``: the uuid of the host
+  that was a protected halted VM's affinity before csguard cleared it
+  (plan_affinity), so that it can be put back.
 
 Everything read back from a VM may have been written by anyone, so the parsers
 accept only exactly what the formatters produce.
@@ -22,12 +25,15 @@ import time
 MARKER = "csguard"
 KEY_VERDICT = MARKER + ":verdict"
 KEY_EXEMPTION = MARKER + ":exemption"
+KEY_AFFINITY = MARKER + ":affinity"
 
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 _TIME_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _VERDICT_SHAPE = re.compile(
     r"([a-z]+) since ([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z): (.*)",
     re.DOTALL)
+UUID_SHAPE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+                         re.IGNORECASE)
 _EXEMPTION_FIELDS = ("by", "at", "until", "reason")
 MAX_EXEMPTION_LENGTH = 4096
 
@@ -60,6 +66,13 @@ def blocked_reason(vm_uuid):
 def is_ours(reason):
     """True for a blocked_operations reason csguard wrote (any version of its text)."""
     return isinstance(reason, str) and reason.startswith(MARKER + ":")
+
+
+def parse_affinity(text):
+    """The host uuid (lower case) of an affinity record, or None if it is not one."""
+    if isinstance(text, str) and UUID_SHAPE.fullmatch(text):
+        return text.lower()
+    return None
 
 
 def format_verdict(kind, since, reason):

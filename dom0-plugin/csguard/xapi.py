@@ -24,7 +24,7 @@ import xmlrpc.client
 
 import XenAPI
 
-from csguard import classify, records
+from csguard import classify, plan_affinity, records
 from csguard.transport import (
     WIRE_ERRORS,
     HttpsTransport,
@@ -38,7 +38,7 @@ _log = logging.getLogger("csguard")
 
 API_VERSION = "2.0"
 DEFAULT_URL = "unix:///var/lib/xcp/xapi"
-NULL_REF = "OpaqueRef:NULL"
+NULL_REF = plan_affinity.NULL_REF
 # Extra seconds an event.from call may take beyond the timeout it asks the server for.
 EVENT_MARGIN = 5.0
 # How long a logout on the way out may take; exit must stay fast.
@@ -208,15 +208,28 @@ class Xapi:
                            timeout=timeout + max(EVENT_MARGIN, self.timeout))
         return result["events"], result["token"]
 
+    def hosts(self):
+        """{ref: uuid} of the pool's hosts."""
+        return {ref: record["uuid"] for ref, record in self.call("host.get_all_records").items()}
+
     def apply(self, vm_ref, writes):
         """Make the `writes` (plan.Write) on one VM; returns the writes this call made.
 
         An add that finds the key already present is not an error but is left out
         of the result: someone (maybe a second daemon during a master change) made
-        the same decision, and announced it.
+        the same decision, and announced it. So is an affinity write that finds the
+        affinity changed since the plan was made: the next event plans again.
         """
         made = []
         for write in writes:
+            if write.call == plan_affinity.CLEAR:
+                if self._clear_affinity(vm_ref, write.key, write.value):
+                    made.append(write)
+                continue
+            if write.call == plan_affinity.RESTORE:
+                restored = self._restore_affinity(vm_ref, write.key)
+                made.append(write if restored else write._replace(key=None))
+                continue
             if write.value is None:
                 args = (vm_ref, write.key)
             else:
@@ -229,6 +242,26 @@ class Xapi:
                 continue
             made.append(write)
         return made
+
+    def _clear_affinity(self, vm_ref, host_ref, host_uuid):
+        """Record the host, then clear the affinity, so the old host is never lost;
+        only while the affinity is still host_ref, which the record names."""
+        if self.call("VM.get_affinity", vm_ref) != host_ref:
+            return False
+        self.call("VM.remove_from_other_config", vm_ref, records.KEY_AFFINITY)
+        self.call("VM.add_to_other_config", vm_ref, records.KEY_AFFINITY, host_uuid)
+        self.call("VM.set_affinity", vm_ref, NULL_REF)
+        return True
+
+    def _restore_affinity(self, vm_ref, host_ref):
+        """Put the host back if the affinity is still the NULL csguard left, then
+        drop the record; True if the affinity was put back."""
+        restored = False
+        if host_ref is not None and self.call("VM.get_affinity", vm_ref) == NULL_REF:
+            self.call("VM.set_affinity", vm_ref, host_ref)
+            restored = True
+        self.call("VM.remove_from_other_config", vm_ref, records.KEY_AFFINITY)
+        return restored
 
     def _slim_if_vm(self, struct):
         """Every VM record in any answer is reduced while it is parsed."""
@@ -252,6 +285,9 @@ class Xapi:
                 sys.intern(k): v for k, v in other.items()
                 if k.startswith(OWN_KEY_PREFIX) or k in self._other_config_keys
             }
+        for field in ("power_state", "affinity"):  # a few values shared by many VMs
+            if isinstance(slim.get(field), str):
+                slim[field] = sys.intern(slim[field])
         blocked = slim.get("blocked_operations")
         if blocked:
             reasons = {}

@@ -28,7 +28,8 @@ def adopt(session):
     records = session.xenapi.VM.get_all_records()
     listed_at = time.time()
     for ref, vm in records.items():
-        for write in plan.plan(vm, classify.classify(vm, settings, now), settings, now):
+        # No host map: the workload's VMs have no affinity to clear.
+        for write in plan.plan(vm, classify.classify(vm, settings, now), settings, now, {}):
             method = getattr(session.xenapi.VM, write.call)
             if write.value is None:
                 method(ref, write.key)

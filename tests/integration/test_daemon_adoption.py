@@ -94,7 +94,13 @@ def test_adoption_protects_every_alien_before_ready_and_touches_nothing_else(poo
                              for u in uuids["xo"])
             assert counts.get("VM.add_to_blocked_operations") == (
                 len(uuids["alien"]) * len(DEFAULT_BLOCKED) + xo_missing)
-            assert counts.get("VM.add_to_other_config") == len(uuids["alien"] + uuids["xo"])
+            # A verdict on each, and an affinity record on each halted one with a host.
+            homed = [u for u in uuids["alien"] + uuids["xo"] if records.KEY_AFFINITY
+                     in sim.vm_record(u)["other_config"]]
+            assert len(homed) == 35
+            assert counts.get("VM.add_to_other_config") == len(uuids["alien"] + uuids["xo"]
+                                                               + homed)
+            assert counts.get("VM.set_affinity") == len(homed)
             assert not counts.get("VM.remove_from_blocked_operations")
             assert not counts.get("VM.set_blocked_operations")
             assert counts.get("message.create") == 1  # one summary, not 140 alerts
@@ -118,7 +124,7 @@ def test_cloudstack_cleanup_after_adoption_loses_no_alien(pool, tmp_path):
                                     poll_interval=0.02)
             cloudstack.sync()
             for host in sim.host_refs:
-                cloudstack.ready(host)
+                assert cloudstack.ready(host) is True
             assert cloudstack.stop_own("i-2-100-VM") is True
         finally:
             session.xenapi.session.logout()

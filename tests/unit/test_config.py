@@ -21,7 +21,7 @@ OPTIONS = [
     "cloudstack.api.stale_alert_after",
     "overrides.protect.uuids", "overrides.protect.tag",
     "overrides.allow.uuids", "overrides.allow.tag", "overrides.other_config_key",
-    "protection.mode", "protection.block_operations",
+    "protection.mode", "protection.block_operations", "protection.clear_halted_affinity",
     "xapi.url", "xapi.credentials_file", "xapi.call_timeout",
     "state_dir", "log_level",
 ]
@@ -36,6 +36,7 @@ def test_defaults():
     assert cfg.override_key == "csguard:override"
     assert cfg.block_operations == ("clean_shutdown", "hard_shutdown", "shutdown", "destroy")
     assert cfg.mode == "enforce"
+    assert cfg.clear_halted_affinity is True
     assert cfg.xapi_url == "unix:///var/lib/xcp/xapi"
     assert cfg.credentials_file is None
     assert cfg.call_timeout == 30.0
@@ -114,6 +115,8 @@ def test_the_shipped_file_lists_every_option_with_a_comment():
     ("overrides: {other_config_key: }", "override_key", None),
     ("protection: {mode: audit}", "mode", "audit"),
     ("protection: {mode: enforce}", "mode", "enforce"),
+    ("protection: {clear_halted_affinity: false}", "clear_halted_affinity", False),
+    ("protection: {clear_halted_affinity: true}", "clear_halted_affinity", True),
     ("protection: {block_operations: [destroy, clean_shutdown, hard_shutdown, destroy]}",
      "block_operations", ("destroy", "clean_shutdown", "hard_shutdown")),
     ("xapi: {url: 'unix:///tmp/x_y/sock'}", "xapi_url", "unix:///tmp/x_y/sock"),
@@ -252,6 +255,8 @@ ERRORS = [
      "csguard's own record"),
     ("overrides:\n  other_config_key: 'csguard:exemption'\n", 2,
      "overrides.other_config_key", "csguard's own record"),
+    ("overrides:\n  other_config_key: 'csguard:affinity'\n", 2,
+     "overrides.other_config_key", "csguard's own record"),
     ("overrides:\n  other_config_key: 'a key'\n", 2, "overrides.other_config_key",
      "without spaces"),
     ("overrides:\n  protect: [x]\n", 2, "overrides.protect", "must be a mapping"),
@@ -296,6 +301,12 @@ ERRORS = [
     ("xapi:\n  call_timeout: .nan\n", 2, "xapi.call_timeout", "positive number of seconds"),
     ("xapi:\n  call_timeout: 30s\n", 2, "xapi.call_timeout", "number of seconds, not text"),
     ("xapi:\n  call_timeout: yes\n", 2, "xapi.call_timeout", "not the boolean true"),
+    ("protection:\n  clear_halted_affinity: 'no'\n", 2, "protection.clear_halted_affinity",
+     "must be true or false, not text"),
+    ("protection:\n  clear_halted_affinity: 1\n", 2, "protection.clear_halted_affinity",
+     "must be true or false, not a number"),
+    ("protection:\n  clear_halted_affinity:\n", 2, "protection.clear_halted_affinity",
+     "must be true or false, not empty"),
     # top level
     ("state_dir: var/lib/csguard\n", 1, "state_dir", "must be an absolute path"),
     ("state_dir: 2026-11-25\n", 1, "state_dir", "not a date"),

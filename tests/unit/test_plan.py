@@ -19,6 +19,7 @@ NOW = 1795579805.0  # 2026-11-25T04:10:05Z
 LATER = NOW + 86400
 UUID = "0e4bc8f5-5c2b-4cbc-9ab5-ecdf1f5f0b3f"
 OURS = records.blocked_reason(UUID)
+HOSTS = {"OpaqueRef:host-0": "8a8c4d7e-1b2f-4c3d-9e4f-5a6b7c8d9e0f"}
 DEFAULT = config.Config()
 AUDIT = config.Config(mode="audit")
 DEFAULT_OPS = ("clean_shutdown", "hard_shutdown", "shutdown", "destroy")
@@ -59,7 +60,7 @@ def verdict_record(reason=ALIEN_VERDICT.reason, since=NOW):
 # ---- aliens ----
 
 def test_a_new_alien_gets_every_configured_op_blocked_then_its_record():
-    assert plan(vm(), ALIEN_VERDICT, DEFAULT, NOW) == (
+    assert plan(vm(), ALIEN_VERDICT, DEFAULT, NOW, HOSTS) == (
         Write(ADD_BLOCK, "clean_shutdown", OURS),
         Write(ADD_BLOCK, "hard_shutdown", OURS),
         Write(ADD_BLOCK, "shutdown", OURS),
@@ -71,14 +72,14 @@ def test_a_new_alien_gets_every_configured_op_blocked_then_its_record():
 
 def test_configured_operations_are_blocked_in_configured_order():
     cfg = config.Config(block_operations=("destroy", "suspend", "clean_reboot"))
-    writes = plan(vm(), ALIEN_VERDICT, cfg, NOW)
+    writes = plan(vm(), ALIEN_VERDICT, cfg, NOW, HOSTS)
     assert [w.key for w in writes if w.call == ADD_BLOCK] == ["destroy", "suspend",
                                                               "clean_reboot"]
 
 
 def test_xen_orchestra_entries_count_as_blocked_and_stay():
     record = vm(blocked={op: "true" for op in XO_OPS})
-    writes = plan(record, ALIEN_VERDICT, DEFAULT, NOW)
+    writes = plan(record, ALIEN_VERDICT, DEFAULT, NOW, HOSTS)
     assert writes == (Write(ADD_OTHER, records.KEY_VERDICT, verdict_record()),)
     assert apply(record, writes)["blocked_operations"] == {op: "true" for op in XO_OPS}
 
@@ -87,7 +88,7 @@ def test_xen_orchestra_entries_count_as_blocked_and_stay():
                                      "CSGUARD: x", " csguard: x"])
 def test_anyone_elses_entry_on_an_op_counts_as_blocked(foreign):
     record = vm(blocked={"destroy": foreign})
-    writes = plan(record, ALIEN_VERDICT, DEFAULT, NOW)
+    writes = plan(record, ALIEN_VERDICT, DEFAULT, NOW, HOSTS)
     assert "destroy" not in [w.key for w in writes]
     assert apply(record, writes)["blocked_operations"]["destroy"] == foreign
 
@@ -95,7 +96,7 @@ def test_anyone_elses_entry_on_an_op_counts_as_blocked(foreign):
 def test_our_entries_on_ops_no_longer_configured_are_removed():
     record = vm(blocked={op: OURS for op in DEFAULT_OPS + ("suspend", "pool_migrate")},
                 other_config={records.KEY_VERDICT: verdict_record()})
-    assert plan(record, ALIEN_VERDICT, DEFAULT, NOW) == (
+    assert plan(record, ALIEN_VERDICT, DEFAULT, NOW, HOSTS) == (
         Write(REMOVE_BLOCK, "pool_migrate", None),
         Write(REMOVE_BLOCK, "suspend", None),
     )
@@ -105,7 +106,7 @@ def test_foreign_entries_on_unconfigured_ops_stay():
     record = vm(blocked=dict({op: OURS for op in DEFAULT_OPS}, suspend="true",
                              pause="maintenance"),
                 other_config={records.KEY_VERDICT: verdict_record()})
-    assert plan(record, ALIEN_VERDICT, DEFAULT, NOW) == ()
+    assert plan(record, ALIEN_VERDICT, DEFAULT, NOW, HOSTS) == ()
 
 
 @pytest.mark.parametrize("stale", [
@@ -116,7 +117,7 @@ def test_foreign_entries_on_unconfigured_ops_stay():
 def test_our_entry_with_other_text_is_rewritten_remove_then_add(stale):
     record = vm(blocked=dict({op: OURS for op in DEFAULT_OPS}, destroy=stale),
                 other_config={records.KEY_VERDICT: verdict_record()})
-    writes = plan(record, ALIEN_VERDICT, DEFAULT, NOW)
+    writes = plan(record, ALIEN_VERDICT, DEFAULT, NOW, HOSTS)
     assert writes == (Write(REMOVE_BLOCK, "destroy", None), Write(ADD_BLOCK, "destroy", OURS))
     assert apply(record, writes)["blocked_operations"]["destroy"] == OURS
 
@@ -124,14 +125,14 @@ def test_our_entry_with_other_text_is_rewritten_remove_then_add(stale):
 def test_a_protected_alien_in_its_wanted_state_plans_nothing():
     record = vm(blocked={op: OURS for op in DEFAULT_OPS},
                 other_config={records.KEY_VERDICT: verdict_record()})
-    assert plan(record, ALIEN_VERDICT, DEFAULT, NOW) == ()
-    assert plan(record, ALIEN_VERDICT, DEFAULT, LATER) == ()
+    assert plan(record, ALIEN_VERDICT, DEFAULT, NOW, HOSTS) == ()
+    assert plan(record, ALIEN_VERDICT, DEFAULT, LATER, HOSTS) == ()
 
 
 def test_the_record_keeps_its_since_when_the_reason_changes():
     record = vm(blocked={op: OURS for op in DEFAULT_OPS},
                 other_config={records.KEY_VERDICT: verdict_record("old reason", NOW - 3600)})
-    assert plan(record, ALIEN_VERDICT, DEFAULT, NOW) == (
+    assert plan(record, ALIEN_VERDICT, DEFAULT, NOW, HOSTS) == (
         Write(REMOVE_OTHER, records.KEY_VERDICT, None),
         Write(ADD_OTHER, records.KEY_VERDICT, verdict_record(since=NOW - 3600)),
     )
@@ -146,7 +147,7 @@ def test_the_record_keeps_its_since_when_the_reason_changes():
 def test_a_record_that_is_not_an_alien_record_is_replaced_with_since_now(previous):
     record = vm(blocked={op: OURS for op in DEFAULT_OPS},
                 other_config={records.KEY_VERDICT: previous})
-    assert plan(record, ALIEN_VERDICT, DEFAULT, NOW) == (
+    assert plan(record, ALIEN_VERDICT, DEFAULT, NOW, HOSTS) == (
         Write(REMOVE_OTHER, records.KEY_VERDICT, None),
         Write(ADD_OTHER, records.KEY_VERDICT, verdict_record()),
     )
@@ -155,16 +156,16 @@ def test_a_record_that_is_not_an_alien_record_is_replaced_with_since_now(previou
 def test_blocks_come_before_the_record():
     record = vm(blocked={"suspend": OURS, "destroy": "csguard: older wording"},
                 other_config={records.KEY_VERDICT: "junk"})
-    writes = plan(record, ALIEN_VERDICT, DEFAULT, NOW)
+    writes = plan(record, ALIEN_VERDICT, DEFAULT, NOW, HOSTS)
     fields = [w.call.endswith("other_config") for w in writes]
     assert fields == sorted(fields) and fields[-1] and not fields[0]
 
 
 def test_the_blocked_reason_does_not_depend_on_time():
-    early, late = plan(vm(), ALIEN_VERDICT, DEFAULT, NOW), plan(vm(), ALIEN_VERDICT, DEFAULT,
-                                                                  LATER)
+    early = plan(vm(), ALIEN_VERDICT, DEFAULT, NOW, HOSTS)
+    late = plan(vm(), ALIEN_VERDICT, DEFAULT, LATER, HOSTS)
     assert early[:-1] == late[:-1]
-    assert early == plan(vm(), ALIEN_VERDICT, DEFAULT, NOW)
+    assert early == plan(vm(), ALIEN_VERDICT, DEFAULT, NOW, HOSTS)
 
 
 # ---- CloudStack's and exempt VMs ----
@@ -175,7 +176,7 @@ def test_unprotecting_removes_only_our_entries_and_the_record(kind):
                    clean_reboot="owner: bob", start=OURS)
     record = vm(blocked=blocked, other_config={records.KEY_VERDICT: verdict_record(),
                                                "other": "kept"})
-    writes = plan(record, Verdict(kind, "rule", "reason"), DEFAULT, NOW)
+    writes = plan(record, Verdict(kind, "rule", "reason"), DEFAULT, NOW, HOSTS)
     assert writes == tuple(Write(REMOVE_BLOCK, op, None) for op in sorted(DEFAULT_OPS + (
         "start",))) + (Write(REMOVE_OTHER, records.KEY_VERDICT, None),)
     after = apply(record, writes)
@@ -187,13 +188,13 @@ def test_unprotecting_removes_only_our_entries_and_the_record(kind):
 @pytest.mark.parametrize("kind", [CLOUDSTACK, EXEMPT])
 def test_an_unprotected_vm_without_our_traces_plans_nothing(kind):
     record = vm(blocked={op: "true" for op in XO_OPS}, other_config={"x": "y"})
-    assert plan(record, Verdict(kind, "rule", "reason"), DEFAULT, NOW) == ()
+    assert plan(record, Verdict(kind, "rule", "reason"), DEFAULT, NOW, HOSTS) == ()
 
 
 @pytest.mark.parametrize("value", ["junk", "", "alien since 2026-11-25T04:10:05Z: x"])
 def test_any_value_under_our_record_key_is_removed_from_unprotected_vms(value):
     record = vm(other_config={records.KEY_VERDICT: value})
-    assert plan(record, Verdict(CLOUDSTACK, "r", "x"), DEFAULT, NOW) == (
+    assert plan(record, Verdict(CLOUDSTACK, "r", "x"), DEFAULT, NOW, HOSTS) == (
         Write(REMOVE_OTHER, records.KEY_VERDICT, None),)
 
 
@@ -206,7 +207,7 @@ def test_any_value_under_our_record_key_is_removed_from_unprotected_vms(value):
 ])
 def test_ignored_vms_are_never_touched(record):
     for cfg in (DEFAULT, AUDIT):
-        assert plan(record, Verdict(IGNORED, "template", "template"), cfg, NOW) == ()
+        assert plan(record, Verdict(IGNORED, "template", "template"), cfg, NOW, HOSTS) == ()
 
 
 @pytest.mark.parametrize("kind", [ALIEN, CLOUDSTACK, EXEMPT, IGNORED])
@@ -217,7 +218,7 @@ def test_ignored_vms_are_never_touched(record):
     vm(blocked={op: "true" for op in XO_OPS}),
 ])
 def test_audit_mode_writes_nothing(kind, record):
-    assert plan(record, Verdict(kind, "rule", "reason"), AUDIT, NOW) == ()
+    assert plan(record, Verdict(kind, "rule", "reason"), AUDIT, NOW, HOSTS) == ()
 
 
 # ---- odd data ----
@@ -225,14 +226,14 @@ def test_audit_mode_writes_nothing(kind, record):
 def test_odd_field_types_do_not_crash():
     record = vm()
     record.update(blocked_operations=None, other_config=None)
-    writes = plan(record, ALIEN_VERDICT, DEFAULT, NOW)
+    writes = plan(record, ALIEN_VERDICT, DEFAULT, NOW, HOSTS)
     assert [w.key for w in writes] == list(DEFAULT_OPS) + [records.KEY_VERDICT]
-    assert plan(record, Verdict(CLOUDSTACK, "r", "x"), DEFAULT, NOW) == ()
+    assert plan(record, Verdict(CLOUDSTACK, "r", "x"), DEFAULT, NOW, HOSTS) == ()
 
 
 def test_a_present_key_with_an_odd_value_still_counts_as_someone_elses_block():
     record = vm(blocked={"destroy": None}, other_config={records.KEY_VERDICT: None})
-    writes = plan(record, ALIEN_VERDICT, DEFAULT, NOW)
+    writes = plan(record, ALIEN_VERDICT, DEFAULT, NOW, HOSTS)
     assert "destroy" not in [w.key for w in writes]
     apply(record, writes)  # no MAP_DUPLICATE_KEY
 
@@ -275,11 +276,11 @@ def test_replanning_after_applying_the_plan_gives_nothing(cfg, name):
             SCENARIO_BLOCKS, SCENARIO_OTHER_CONFIG, SCENARIO_FLAGS):
         record = vm(name, blocked, other_config, **flags)
         verdict = classify(record, cfg, NOW)
-        after = apply(record, plan(record, verdict, cfg, NOW))
+        after = apply(record, plan(record, verdict, cfg, NOW, HOSTS))
         again = classify(after, cfg, NOW)
         assert again == verdict, "our writes changed the verdict"
-        assert plan(after, again, cfg, NOW) == ()
-        assert plan(after, again, cfg, NOW + 30) == ()
+        assert plan(after, again, cfg, NOW, HOSTS) == ()
+        assert plan(after, again, cfg, NOW + 30, HOSTS) == ()
         foreign = {op: reason for op, reason in record["blocked_operations"].items()
                    if not records.is_ours(reason)}
         assert foreign.items() <= after["blocked_operations"].items()

@@ -4,7 +4,7 @@ and the record comes before the unblock, so a failure leaves the VM protected or
 exempt, never unprotected without a record."""
 import collections
 
-from csguard import classify, plan, records
+from csguard import classify, plan, plan_affinity, records
 from csguard.cli.args import format_duration, parse_duration, parse_reason
 from csguard.cli.listing import resolve_vm, vm_name
 from csguard.cli.xe import printable_lines
@@ -56,7 +56,10 @@ def vm_unblock(args, ctx):
     writes.extend(plan.Write(plan.REMOVE_BLOCK, op, None) for op in ours)
     if records.KEY_VERDICT in other_config:
         writes.append(plan.Write(plan.REMOVE_OTHER, records.KEY_VERDICT, None))
-    _apply(ctx, ref, vm, writes)
+    affinity = [plan.Write(*w) for w in plan_affinity.plan(vm, verdict, ctx.config,
+                                                           ctx.xapi.hosts())]
+    made = _apply(ctx, ref, vm, writes + affinity)
+    restored = [w.value for w in made if w.call == plan.RESTORE_AFFINITY and w.key]
     if until is None:
         until_text = "indefinitely"
     else:
@@ -68,6 +71,12 @@ def vm_unblock(args, ctx):
              f"Removed csguard's blocks: {', '.join(ours) or 'none were set'}."]
     if theirs:
         lines.append(f"Kept blocks set by others: {', '.join(theirs)}.")
+    if restored:
+        lines.append(f"Restored its affinity (home server) to host {restored[0]}.")
+    elif affinity:
+        lines.append(f"Removed {records.KEY_AFFINITY}; its affinity was not restored "
+                     f"(record {records.show(affinity[0].value)}: no such host, or the "
+                     "affinity was set since).")
     if until is not None:
         lines.append("The csguard daemon protects it again when the exemption ends.")
     lines.append(f"To protect it now: csguard vm-block uuid={vm['uuid']}")
@@ -79,6 +88,7 @@ def vm_unblock(args, ctx):
         ("exempt-by", exemption.by), ("exempt-at", records.format_time(now)),
         ("exempt-until", "indefinite" if until is None else records.format_time(until)),
         ("exempt-reason", reason), ("removed", ours), ("kept", theirs),
+        ("affinity-restored", restored[0] if restored else None),
         ("audit-message-error", audit)])
     return Result(data, printable_lines(lines), 0 if audit is None else 1)
 
@@ -111,7 +121,7 @@ def vm_block(args, ctx):
         raise CommandError(NOT_ALIEN, f"VM {vm['uuid']} is {verdict.kind}, not alien: "
                            f"{verdict.reason}. csguard blocks only aliens; to protect it "
                            f"anyway {how}. Nothing was changed.", vm["uuid"], verdict.kind)
-    protect = plan.plan(unexempted, verdict, ctx.config, now)
+    protect = plan.plan(unexempted, verdict, ctx.config, now, ctx.xapi.hosts())
     writes = [plan.Write(plan.REMOVE_OTHER, records.KEY_EXEMPTION, None)] if had_exemption else []
     _apply(ctx, ref, vm, writes + list(protect))
     blocked = sorted(w.key for w in protect if w.call == plan.ADD_BLOCK)
@@ -133,7 +143,7 @@ def vm_block(args, ctx):
 
 def _apply(ctx, ref, vm, writes):
     try:
-        ctx.xapi.apply(ref, writes)
+        return ctx.xapi.apply(ref, writes)
     except XapiError as e:
         raise CommandError(WRITE_FAILED, f"XAPI refused a change to VM {vm['uuid']}: {e}. "
                            "Run the command again once that is resolved.",

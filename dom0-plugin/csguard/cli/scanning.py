@@ -2,7 +2,7 @@
 daemon's first) and preflight (the read-only report of csguard.preflight)."""
 import collections
 
-from csguard import classify, plan, preflight
+from csguard import classify, plan, preflight, records
 from csguard.cli.args import KINDS, parse_bool
 from csguard.cli.xe import printable_lines
 from csguard.outcome import Result
@@ -18,11 +18,12 @@ def scan(args, ctx):
     counts = collections.OrderedDict((kind, 0) for kind in KINDS)
     changes, failed = [], 0
     vms = ctx.xapi.vm_records()
+    hosts = ctx.xapi.hosts()
     for ref, vm in sorted(vms.items(), key=lambda item: (item[1].get("name_label", ""),
                                                          item[0])):
         verdict = classify.classify(vm, ctx.config, now)
         counts[verdict.kind] += 1
-        writes = plan.plan(vm, verdict, ctx.config, now)
+        writes = plan.plan(vm, verdict, ctx.config, now, hosts)
         if not writes:
             continue
         change = collections.OrderedDict([
@@ -52,6 +53,11 @@ def scan(args, ctx):
 
 
 def _describe_write(write):
+    if write["call"] == plan.CLEAR_AFFINITY:
+        return f"clear affinity (host {write['value']}, recorded in {records.KEY_AFFINITY})"
+    if write["call"] == plan.RESTORE_AFFINITY:
+        return (f"restore affinity (host {write['value']})" if write["key"] is not None
+                else f"remove {records.KEY_AFFINITY} (nothing to restore)")
     verbs = {plan.ADD_BLOCK: "block", plan.REMOVE_BLOCK: "unblock",
              plan.ADD_OTHER: "record", plan.REMOVE_OTHER: "remove"}
     return f"{verbs.get(write['call'], write['call'])} {write['key']}"

@@ -11,6 +11,7 @@ import logging
 import time
 
 from csguard import classify, plan, records
+from csguard.daemon.affinity import Affinities
 from csguard.xapi import XapiError
 
 log = logging.getLogger("csguard")
@@ -21,6 +22,7 @@ class Reconciler:
         """messenger: messages.Messenger; beat(seconds): the watchdog's promise."""
         self.messenger = messenger
         self._beat = beat
+        self.affinities = Affinities()
         self.reset()
 
     def reset(self):
@@ -29,6 +31,7 @@ class Reconciler:
         self._state = {}         # ref -> (kind, protected)
         self._counts = collections.Counter()
         self.expiries = {}       # ref -> epoch when its exemption runs out
+        self.affinities.reset()
 
     @property
     def protected(self):
@@ -62,7 +65,8 @@ class Reconciler:
         """Classify one VM and, as the leader, make XAPI match. `batch` is a
         Counter for a full reconcile (one summary message), None for a live event."""
         verdict = classify.classify(vm, config, now)
-        writes = plan.plan(vm, verdict, config, now) if leader else ()
+        hosts = self.affinities.hosts(xapi, vm)
+        writes = plan.plan(vm, verdict, config, now, hosts) if leader else ()
         applied = False
         if writes:
             self._beat(config.call_timeout * (len(writes) + 1))
@@ -79,9 +83,13 @@ class Reconciler:
                           vm.get("uuid"), e)
             if applied:
                 self._report_change(xapi, vm, verdict, made, batch)
+                self.affinities.report(ref, vm, made, batch)
+        elif leader and verdict.kind == classify.ALIEN and config.mode == "audit":
+            self.affinities.audit(ref, vm, hosts)
         blocked = vm.get("blocked_operations") or {}
-        protected = verdict.kind == classify.ALIEN and (
-            applied or all(op in blocked for op in config.block_operations))
+        protected = verdict.kind == classify.ALIEN and (applied or (
+            all(op in blocked for op in config.block_operations)
+            and self.affinities.cleared(vm, hosts, config)))
         self._set_state(ref, verdict, protected, vm, batch, config, leader)
         expiry = plan.next_expiry(vm, now)
         if expiry is None:
