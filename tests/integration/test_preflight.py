@@ -73,7 +73,7 @@ class Pool:
         """The --json report, checked to carry the exit status it came with."""
         status, out = self.cli("--json")
         report = json.loads(out)
-        assert report["exit_code"] == status
+        assert report["exit-code"] == status
         return report
 
     def plugin(self):
@@ -166,8 +166,8 @@ def test_a_pool_guarded_by_its_daemon_is_ready(make_pool):
     assert status == 0
     assert out.splitlines()[-1] == "Verdict: ready (0 error(s), 0 warning(s))"
     assert report["verdict"] == "ready"
-    assert [vm_row(report, uuid)["protected_by"] for uuid in (web, db)] == ["csguard"] * 2
-    assert [(h["name"], h["is_master"], h["csguard"]) for h in report["hosts"]] == [
+    assert [vm_row(report, uuid)["protected-by"] for uuid in (web, db)] == ["csguard"] * 2
+    assert [(h["name-label"], h["is-master"], h["csguard"]) for h in report["hosts"]] == [
         ("xs-0", True, "leading")]
     assert codes(report, "info") == ["cloudstack-by-name", "power-state-reset", "guest-shutdown"]
 
@@ -181,7 +181,7 @@ def test_without_a_daemon_the_aliens_are_unprotected_and_nobody_leads(make_pool)
     report = pool.report()
     assert [i["uuid"] for i in finding(report, "alien-unprotected")["vms"]] == [web]
     assert "no-leader" in codes(report, "error")
-    assert [h["name"] for h in finding(report, "csguard-not-running")["hosts"]] == ["xs-0"]
+    assert [h["name-label"] for h in finding(report, "csguard-not-running")["hosts"]] == ["xs-0"]
     with pool.cloudstack("4.0.2") as cloudstack:
         cloudstack.sync()
     assert pool.sim.vm_record(web) is None, "CloudStack destroyed it, as the error said"
@@ -190,9 +190,9 @@ def test_without_a_daemon_the_aliens_are_unprotected_and_nobody_leads(make_pool)
 def test_hosts_without_the_plugin_are_reported_not_installed(make_pool):
     pool = make_pool(hosts=3, plugin=False)
     report = pool.report()
-    assert report["exit_code"] == 2
+    assert report["exit-code"] == 2
     assert [h["csguard"] for h in report["hosts"]] == ["not installed"] * 3
-    assert [h["name"] for h in finding(report, "csguard-not-installed")["hosts"]] == [
+    assert [h["name-label"] for h in finding(report, "csguard-not-installed")["hosts"]] == [
         "xs-0", "xs-1", "xs-2"]
     assert "no-leader" in codes(report, "error")
 
@@ -204,10 +204,10 @@ def test_every_host_is_asked_and_several_leaders_are_a_warning(make_pool):
     pool.sim.create_vm("web-01")
     with pool.daemon():
         report = pool.report()
-    assert report["exit_code"] == 1
-    assert [(h["name"], h["is_master"], h["csguard"]) for h in report["hosts"]] == [
+    assert report["exit-code"] == 1
+    assert [(h["name-label"], h["is-master"], h["csguard"]) for h in report["hosts"]] == [
         ("xs-0", True, "leading"), ("xs-1", False, "leading"), ("xs-2", False, "leading")]
-    assert [h["name"] for h in finding(report, "several-leaders")["hosts"]] == [
+    assert [h["name-label"] for h in finding(report, "several-leaders")["hosts"]] == [
         "xs-0", "xs-1", "xs-2"]
 
 
@@ -217,7 +217,7 @@ def test_the_plugin_fn_answers_the_same_report(make_pool):
     pool.sim.create_vm("i-2-10-vm")
     report = pool.plugin()
     assert report == pool.report()
-    assert (report["verdict"], report["exit_code"]) == ("not ready", 2)
+    assert (report["verdict"], report["exit-code"]) == ("not ready", 2)
 
 
 def test_errors_exit_with_codes_no_verdict_uses(make_pool):
@@ -241,7 +241,7 @@ def test_a_halted_alien_homed_on_a_host_is_cleared_so_that_the_host_connects(mak
         report = pool.report()
         assert cloudstack.ready(master) is True
     assert "halted-alien-affinity" not in codes(report)
-    assert report["exit_code"] == 0
+    assert report["exit-code"] == 0
     assert pool.sim.vm_record(uuid)["power_state"] == "Halted"
 
 
@@ -251,7 +251,7 @@ def test_lookalike_names_are_warned_about_until_an_override_decides(make_pool):
     spaced = pool.sim.create_vm("i-2-11-VM ")[1]
     with pool.daemon():
         report = pool.report()
-        assert report["exit_code"] == 1
+        assert report["exit-code"] == 1
         found = [f for f in report["findings"] if f["code"] == "cloudstack-lookalike-alien"]
         assert sorted(f["vms"][0]["uuid"] for f in found) == sorted([lower, spaced])
         assert all(f["vms"][0]["uuid"] in f["fix"] for f in found)
@@ -260,7 +260,7 @@ def test_lookalike_names_are_warned_about_until_an_override_decides(make_pool):
     still = [f["vms"][0]["uuid"] for f in report["findings"]
              if f["code"] == "cloudstack-lookalike-alien"]
     assert still == [spaced]
-    assert vm_row(report, lower)["kind"] == "exempt"
+    assert vm_row(report, lower)["class"] == "exempt"
 
 
 def test_a_hand_made_vm_under_a_cloudstack_name_is_warned_about(make_pool):
@@ -269,15 +269,15 @@ def test_a_hand_made_vm_under_a_cloudstack_name_is_warned_about(make_pool):
     ref, hand_made = pool.sim.create_vm("i-2-10-VM", power_state="Halted")
     with pool.daemon() as daemon:
         report = pool.report()
-        assert report["exit_code"] == 1
+        assert report["exit-code"] == 1
         assert hand_made in [i["uuid"] for i in finding(report, "cloudstack-name-duplicate")["vms"]]
         pool.xapi("VM.add_tags", ref, "csguard-protect")
         daemon.wait_until(lambda: not missing_blocks(pool.sim, [hand_made]),
                           what="the daemon to protect the tagged VM")
         report = pool.report()
     assert "cloudstack-name-duplicate" not in codes(report)
-    assert vm_row(report, hand_made)["kind"] == "alien"
-    assert report["exit_code"] == 0
+    assert vm_row(report, hand_made)["class"] == "alien"
+    assert report["exit-code"] == 0
 
 
 def test_blocks_that_break_ha_and_maintenance_are_warned_about(make_pool):
@@ -286,7 +286,7 @@ def test_blocks_that_break_ha_and_maintenance_are_warned_about(make_pool):
     xo = pool.sim.create_vm("xo-protected", blocked_operations={"start": "true"})[1]
     with pool.daemon():
         report = pool.report()
-    assert report["exit_code"] == 1
+    assert report["exit-code"] == 1
     assert "pool_migrate" in finding(report, "disruptive-block-configured")["summary"]
     existing = finding(report, "disruptive-block-existing")
     assert [i["uuid"] for i in existing["vms"]] == [xo]
@@ -302,7 +302,7 @@ def test_an_exempted_alien_is_warned_about(make_pool):
                         "reason=maintenance", "duration=1h"], env=env, check=True,
                        stdout=subprocess.DEVNULL)
         report = pool.report()
-    assert report["exit_code"] == 1
+    assert report["exit-code"] == 1
     assert [i["uuid"] for i in finding(report, "exempt-unprotected")["vms"]] == [uuid]
     assert "alien-unprotected" not in codes(report)
 
@@ -312,8 +312,8 @@ def test_audit_mode_is_not_ready(make_pool):
     uuid = pool.sim.create_vm("web-01")[1]
     with pool.daemon():
         report = pool.report()
-    assert report["exit_code"] == 2 and report["mode"] == "audit"
-    assert [h["name"] for h in finding(report, "audit-mode")["hosts"]] == ["xs-0"]
+    assert report["exit-code"] == 2 and report["mode"] == "audit"
+    assert [h["name-label"] for h in finding(report, "audit-mode")["hosts"]] == ["xs-0"]
     assert [i["uuid"] for i in finding(report, "alien-unprotected")["vms"]] == [uuid]
 
 
@@ -327,8 +327,8 @@ def test_a_host_older_than_xenserver_6_1_is_warned_about(make_pool):
             "product_version": "6.0.2", "product_brand": "XenServer"}})
     with pool.daemon():
         report = pool.report()
-    assert report["exit_code"] == 1
+    assert report["exit-code"] == 1
     found = finding(report, "forced-kill-outside-xapi")
-    assert [h["name"] for h in found["hosts"]] == ["xs-0"]
+    assert [h["name-label"] for h in found["hosts"]] == ["xs-0"]
     assert [i["uuid"] for i in found["vms"]] == [uuid]
     assert report["hosts"][0]["version"] == "XenServer 6.0.2"

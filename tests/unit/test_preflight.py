@@ -380,14 +380,38 @@ def test_json_output_carries_verdict_counts_and_findings():
     report = analyse(vm("web", 1, blocked=protected()), vm("i-2-10-VM", 2),
                      daemons={MASTER: daemon("leader"), MEMBER: Probe(NOT_INSTALLED, None, "x")})
     data = json.loads(json.dumps(preflight.to_dict(report)))
-    assert data["verdict"] == READY_WITH_WARNINGS and data["exit_code"] == 1
+    assert data["verdict"] == READY_WITH_WARNINGS and data["exit-code"] == 1
     assert data["counts"]["vms"] == {"alien": 1, "exempt": 0, "cloudstack": 1, "ignored": 0}
     assert data["counts"]["findings"] == {"error": 0, "warning": 1, "info": 3}
     finding = next(f for f in data["findings"] if f["code"] == "csguard-not-installed")
-    assert finding["hosts"][0]["name"] == "host1" and finding["severity"] == "warning"
-    web = next(v for v in data["vms"] if v["name"] == "web")
-    assert web["protected_by"] == "csguard" and web["blocked"]["destroy"] == "csguard"
+    assert finding["hosts"][0]["name-label"] == "host1" and finding["severity"] == "warning"
+    web = next(v for v in data["vms"] if v["name-label"] == "web")
+    assert web["protected-by"] == "csguard" and web["blocked-by"]["destroy"] == "csguard"
     assert [h["csguard"] for h in data["hosts"]] == ["leading", "not installed"]
+
+
+def test_json_keys_are_vm_lists_names_for_the_same_things():
+    """One vocabulary for scripts: a VM's uuid, name, power state and class have the
+    keys `vm-list --json` gives them, and every key is spelled xe's way (hyphens)."""
+    from csguard.cli.listing import FIELDS
+    report = analyse(vm("web", 1, blocked=protected()),
+                     daemons={MASTER: daemon("leader"), MEMBER: daemon("standby")})
+    data = preflight.to_dict(report)
+    row = data["vms"][0]
+    for key in ("uuid", "name-label", "power-state", "class", "rule", "reason"):
+        assert key in FIELDS and key in row
+    assert row["power-state"] == "running"
+
+    def keys(value):
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                yield key
+                if key not in ("blocked-by",):
+                    yield from keys(inner)
+        elif isinstance(value, list):
+            for inner in value:
+                yield from keys(inner)
+    assert [k for k in keys(data) if "_" in k] == []
 
 
 # --- collect ----------------------------------------------------------------------------------

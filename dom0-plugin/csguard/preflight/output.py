@@ -9,13 +9,28 @@ from csguard.preflight.findings import ERROR, INFO, SEVERITIES, WARNING
 _CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 
 
+# JSON keys: the names `vm-list --json` uses for the same things, and xe's hyphens.
+_RENAMED = {"name": "name-label", "kind": "class", "blocked": "blocked-by"}
+
+
+def _key(field):
+    return _RENAMED.get(field, field.replace("_", "-"))
+
+
+def _row(row):
+    data = collections.OrderedDict((_key(field), value) for field, value in row.items())
+    if "power-state" in data:
+        data["power-state"] = str(data["power-state"]).lower()
+    return data
+
+
 def to_dict(report):
     """The report as JSON-able data (the --json output and the plugin's answer)."""
     counts = collections.Counter(row.kind for row in report.vms)
     return {
         "verdict": report.verdict,
-        "exit_code": report.exit_code,
-        "pool": report.pool,
+        "exit-code": report.exit_code,
+        "pool": _row(report.pool),
         "mode": report.mode,
         "counts": {
             "vms": {kind: counts[kind] for kind in (
@@ -23,10 +38,11 @@ def to_dict(report):
             "findings": {severity: sum(1 for f in report.findings if f.severity == severity)
                          for severity in SEVERITIES},
         },
-        "hosts": [row._asdict() for row in report.hosts],
-        "vms": [row._asdict() for row in report.vms],
-        "findings": [dict(f._asdict(), vms=[i._asdict() for i in f.vms],
-                          hosts=[i._asdict() for i in f.hosts]) for f in report.findings],
+        "hosts": [_row(row._asdict()) for row in report.hosts],
+        "vms": [_row(row._asdict()) for row in report.vms],
+        "findings": [_row(dict(f._asdict(), vms=[_row(i._asdict()) for i in f.vms],
+                               hosts=[_row(i._asdict()) for i in f.hosts]))
+                     for f in report.findings],
     }
 
 
