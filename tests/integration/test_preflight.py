@@ -234,6 +234,12 @@ def test_a_halted_alien_homed_on_a_host_is_cleared_so_that_the_host_connects(mak
     pool = make_pool()
     ref, uuid = pool.sim.create_vm("old-db", power_state="Halted", affinity=0)
     master = pool.sim.host_refs[0]
+    before = pool.report()                      # what the daemon will do, by name
+    host = next(h for h in before["hosts"] if h["name"] == "xs-0")
+    assert (host["connect"], host["clears"]) == ("succeeds", ["old-db"])
+    assert [v["uuid"] for v in finding(before, "affinity-cleared")["vms"]] == [uuid]
+    status, text = pool.cli()
+    assert "succeeds (csguard clears 1 VM affinity)" in text and "'old-db'" in text
     with pool.daemon(), pool.cloudstack("4.0.2") as cloudstack:
         assert pool.xapi("VM.get_affinity", ref) == NULL
         assert pool.sim.vm_record(uuid)["other_config"]["csguard:affinity"] == (
@@ -243,6 +249,19 @@ def test_a_halted_alien_homed_on_a_host_is_cleared_so_that_the_host_connects(mak
     assert "halted-alien-affinity" not in codes(report)
     assert report["exit-code"] == 0
     assert pool.sim.vm_record(uuid)["power_state"] == "Halted"
+
+
+def test_with_clearing_turned_off_the_connect_fails_as_preflight_says(make_pool):
+    pool = make_pool(config="protection:\n  clear_halted_affinity: false\n")
+    ref, uuid = pool.sim.create_vm("old-db", power_state="Halted", affinity=0)
+    with pool.daemon(), pool.cloudstack("4.0.2") as cloudstack:
+        report = pool.report()
+        assert report["hosts"][0]["connect"] == "fails on 4.0 - 4.2"
+        found = finding(report, "halted-alien-affinity")
+        assert [v["uuid"] for v in found["vms"]] == [uuid]
+        assert "clear_halted_affinity is false" in found["vms"][0]["note"]
+        assert cloudstack.ready(pool.sim.host_refs[0]) is False, "as preflight said"
+    assert pool.xapi("VM.get_affinity", ref) == pool.sim.host_refs[0]
 
 
 def test_lookalike_names_are_warned_about_until_an_override_decides(make_pool):

@@ -130,33 +130,68 @@ def test_unprotected_and_partly_protected_aliens_make_the_pool_not_ready():
     assert (report.verdict, report.exit_code) == (NOT_READY, 2)
 
 
-# --- halted aliens whose home server is a host -------------------------------------
+# --- each host's connect: halted VMs whose home server is the host -----------------
 
-def test_halted_aliens_with_affinity_are_reported_per_host():
-    report = analyse(
-        vm("old-db", 1, power="Halted", affinity=MASTER, blocked=protected()),
-        vm("i-2-10-vm", 2, power="Halted", affinity=MEMBER, blocked=protected()),
-        vm("no-home", 3, power="Halted", affinity=NULL, blocked=protected()),
-        vm("running", 4, power="Running", affinity=MASTER, blocked=protected()),
-        vm("i-2-11-VM", 5, power="Halted", affinity=MASTER),
-        vm("stale-ref", 6, power="Halted", affinity="OpaqueRef:gone", blocked=protected()))
-    found = [f for f in report.findings if f.code == "halted-alien-affinity"]
-    assert [(f.hosts[0].name, [i.name for i in f.vms]) for f in found] == [
+HOMED = (
+    vm("old-db", 1, power="Halted", affinity=MASTER, blocked=protected()),
+    vm("i-2-10-vm", 2, power="Halted", affinity=MEMBER, blocked=protected()),
+    vm("no-home", 3, power="Halted", affinity=NULL, blocked=protected()),
+    vm("running", 4, power="Running", affinity=MASTER, blocked=protected()),
+    vm("i-2-11-VM", 5, power="Halted", affinity=MASTER),     # CloudStack's: it destroys it
+    vm("stale-ref", 6, power="Halted", affinity="OpaqueRef:gone", blocked=protected()),
+    vm("xo-kept", 7, power="Halted", affinity=MEMBER, blocked={"destroy": "true"},
+       tags=["csguard-allow"]),                                # exempt, destroy blocked by XO
+    vm("tpl", 8, power="Halted", affinity=MASTER, blocked={"destroy": "true"},
+       is_a_template=True))
+
+
+def host_row(report, name):
+    return next(h for h in report.hosts if h.name == name)
+
+
+def test_csguard_clears_the_affinity_of_the_halted_vms_it_protects_and_says_which():
+    report = analyse(*HOMED)
+    assert (host_row(report, "host0").connect, host_row(report, "host0").clears) == (
+        preflight.SUCCEEDS, ("old-db",))
+    assert (host_row(report, "host1").connect, host_row(report, "host1").clears) == (
+        preflight.FAILS_OLD, ("i-2-10-vm",))
+    cleared = [f for f in report.findings if f.code == "affinity-cleared"]
+    assert [(f.hosts[0].name, [i.name for i in f.vms]) for f in cleared] == [
         ("host0", ["old-db"]), ("host1", ["i-2-10-vm"])]
-    assert all(f.severity == "warning" for f in found)
-    old_db, lookalike = found[0].vms[0], found[1].vms[0]
+    assert all(f.severity == "info" and "'old-db'" in cleared[0].summary for f in cleared)
+    failing = only(report, "halted-alien-affinity")
+    assert failing.hosts[0].name == "host1" and [i.name for i in failing.vms] == ["xo-kept"]
+    assert "csguard does not protect it (exempt)" in failing.vms[0].note
+    assert "fails on 4.0 - 4.2" in failing.summary and "Disconnected" in failing.summary
+    assert report.verdict == READY_WITH_WARNINGS
+
+
+def test_with_clearing_turned_off_protected_halted_vms_fail_their_hosts_connect():
+    report = analyse(*HOMED, config=configuration.Config(clear_halted_affinity=False))
+    assert host_row(report, "host0").connect == preflight.FAILS_OLD
+    assert host_row(report, "host1").connect == preflight.FAILS_ALL   # i-2-10-vm: 4.3+ too
+    assert all(h.clears == () for h in report.hosts)
+    found = {f.hosts[0].name: f for f in report.findings if f.code == "halted-alien-affinity"}
+    old_db = found["host0"].vms[0]
+    assert "protection.clear_halted_affinity is false" in old_db.note
     assert f"xe vm-param-set uuid={old_db.uuid} affinity=" in old_db.note
-    assert "protected by csguard" in old_db.note
-    assert "4.3+" in lookalike.note and "4.3+" not in old_db.note
-    assert "Disconnected" in found[0].summary
-    assert report.verdict == READY_WITH_WARNINGS and report.exit_code == 1
+    assert [i.name for i in found["host1"].vms] == ["i-2-10-vm", "xo-kept"]
+    assert "4.3+" in found["host1"].vms[0].note and "4.3+" not in old_db.note
+    assert "affinity-cleared" not in codes(report)
 
 
-def test_an_unprotected_halted_alien_with_affinity_is_said_to_be_destroyed():
+def test_an_unprotected_halted_alien_is_cleared_once_csguard_protects_it():
     report = analyse(vm("old-db", 1, power="Halted", affinity=MEMBER))
-    item = only(report, "halted-alien-affinity").vms[0]
-    assert "NOT protected" in item.note
-    assert report.verdict == NOT_READY
+    assert host_row(report, "host1").clears == ("old-db",)
+    assert "alien-unprotected" in codes(report) and report.verdict == NOT_READY
+
+
+def test_audit_mode_clears_nothing_and_blocks_nothing():
+    report = analyse(vm("old-db", 1, power="Halted", affinity=MEMBER),
+                     config=configuration.Config(mode="audit"))
+    assert host_row(report, "host1").clears == ()
+    assert host_row(report, "host1").connect == preflight.SUCCEEDS  # the VM is destroyed
+    assert "audit-mode" in codes(report, "error")
 
 
 # --- names where a wrong verdict hurts --------------------------------------------
@@ -367,10 +402,10 @@ def test_text_output_groups_by_severity_and_ends_with_the_verdict():
                      vm("tpl", 4, is_a_template=True))
     text = preflight.format_text(report)
     lines = text.splitlines()
-    assert lines[-1] == "Verdict: not ready (1 error(s), 1 warning(s))"
-    errors, warnings, notes = (text.index(h) for h in ("Errors", "Warnings:", "Notes:"))
-    assert errors < text.index("[alien-unprotected]") < warnings
-    assert warnings < text.index("[halted-alien-affinity]") < notes
+    assert lines[-1] == "Verdict: not ready (1 error(s), 0 warning(s))"
+    errors, notes = (text.index(h) for h in ("Errors", "Notes:"))
+    assert errors < text.index("[alien-unprotected]") < notes < text.index("[affinity-cleared]")
+    assert "CLOUDSTACK CONNECT" in text and "succeeds (csguard clears 1 VM affinity)" in text
     assert "\x1b" not in text
     assert "(1 control domain(s), template(s) and snapshot(s) ignored" in text
     assert "'tpl'" not in text

@@ -8,8 +8,8 @@ minute-by-minute sync, and halted ones whose home server is the connecting host
 are destroyed by its ReadyCommand.
 
 `collect` (collecting.py) reads XAPI; `analyse` (report.py) is pure, records in,
-Report out, with one function per finding (findings.py); output.py writes it for
-people and scripts. This module is the package's interface.
+Report out, with each host's CloudStack connect (connect.py) and one function per
+finding (findings.py); output.py writes it for people and scripts. This module is the package's interface.
 
 The `preflight` command (csguard.cli.scanning) of the CLI and of the host plugin
 (fn preflight) answers the JSON of `to_dict`. Exit codes: 0 ready, 1 ready with
@@ -17,6 +17,7 @@ warnings, 2 not ready; the CLI's own errors use sysexits codes (64 bad arguments
 69 XAPI unreachable, 78 bad configuration), so a script never mistakes one for a
 verdict.
 """
+from csguard.preflight.connect import FAILS_ALL, FAILS_OLD, SUCCEEDS
 from csguard.preflight.collecting import OTHER_CONFIG_KEYS, VM_FIELDS, collect, probe_daemon
 from csguard.preflight.facts import (
     ANSWERED,
@@ -51,7 +52,8 @@ from csguard.preflight.report import (
 )
 
 __all__ = [
-    "ANSWERED", "BY_CSGUARD", "BY_OTHER", "CONNECTING", "ERROR", "EXIT_CODES", "INFO",
+    "ANSWERED", "BY_CSGUARD", "BY_OTHER", "CONNECTING", "ERROR", "EXIT_CODES", "FAILS_ALL",
+    "FAILS_OLD", "INFO", "SUCCEEDS",
     "LEADING", "NOBODY", "NOT_INSTALLED", "NOT_READY", "NOT_RUNNING", "NO_ANSWER",
     "OTHER_CONFIG_KEYS", "PARTIALLY", "READY", "READY_WITH_WARNINGS", "SEVERITIES",
     "STANDING_BY", "UNKNOWN", "VM_FIELDS", "WARNING", "Facts", "Finding", "HostRow", "Item",

@@ -5,6 +5,7 @@ import collections
 import re
 
 from csguard import classify, records
+from csguard.preflight.connect import CLOUDSTACK_43_OWN, SUCCEEDS
 from csguard.preflight.facts import (
     BY_CSGUARD,
     BY_OTHER,
@@ -33,9 +34,6 @@ DISRUPTIVE_OPERATIONS = collections.OrderedDict([
 # classify's rules that make a VM CloudStack's by its name alone.
 _NAME_RULES = frozenset(("cloudstack-user-vm", "cloudstack-system-vm", "cloudstack-netscaler",
                          "name-pattern"))
-# CloudStack 4.3+ (isAlienVm) takes such a name for its own whatever the suffix, so
-# its connect-time clean-up still destroys these halted VMs.
-_CLOUDSTACK_43_OWN = re.compile(r"[ivs]-[0-9]+-.+")
 _VERSION = re.compile(r"([0-9]+)\.([0-9]+)")
 
 Item = collections.namedtuple("Item", "uuid name note")
@@ -85,23 +83,22 @@ def unprotected_aliens(refs, vms, rows, config):
         tuple(items), ())]
 
 
-def halted_aliens_with_affinity(refs, vms, rows, hosts):
-    """Per host: the halted aliens whose home server it is. Its ReadyCommand
-    destroys them (4.0 - 4.2); protected, the destroy fails and so does the connect."""
-    by_host = collections.defaultdict(list)
-    for ref in refs:
-        affinity = vms[ref].get("affinity")
-        if (rows[ref].kind == classify.ALIEN and rows[ref].power_state == "Halted"
-                and affinity in hosts):
-            by_host[affinity].append(rows[ref])
+def failing_connects(connects, rows, hosts, config):
+    """Per host whose connect fails: the halted VMs whose affinity is the host and
+    whose destroy is refused, and why csguard does not clear their affinity."""
     findings = []
-    for host_ref in sorted(by_host, key=lambda ref: host_label(hosts[ref])):
+    for host_ref in sorted(connects, key=lambda ref: host_label(hosts[ref])):
+        result = connects[host_ref]
+        if result.outcome == SUCCEEDS:
+            continue
         items = []
-        for row in by_host[host_ref]:
-            notes = [f"protected by {row.protected_by}"
-                     if row.protected_by in (BY_CSGUARD, BY_OTHER)
-                     else "NOT protected: it will be destroyed"]
-            if _CLOUDSTACK_43_OWN.fullmatch(row.name):
+        for ref in result.blocking:
+            row = rows[ref]
+            why = ("protection.clear_halted_affinity is false"
+                   if row.kind == classify.ALIEN and not config.clear_halted_affinity
+                   else f"csguard does not protect it ({row.kind})")
+            notes = [f"destroy blocked; {why}"]
+            if CLOUDSTACK_43_OWN.fullmatch(row.name):
                 notes.append("CloudStack 4.3+ destroys it too (its name matches "
                              "^[ivs]-<n>-...)")
             notes.append(f"to clear: xe vm-param-set uuid={row.uuid} affinity=")
@@ -109,14 +106,40 @@ def halted_aliens_with_affinity(refs, vms, rows, hosts):
         host = hosts[host_ref]
         findings.append(Finding(
             WARNING, "halted-alien-affinity",
-            f"when host {host_label(host)} connects, CloudStack 4.0 - 4.2 destroys the "
-            f"{len(items)} halted VM(s) whose home server (affinity) it is; a protected VM "
-            "survives, but its failed destroy fails the host's ReadyCommand and CloudStack "
-            "leaves the host Disconnected",
-            "before adding the host, clear each VM's home server: xe vm-param-set "
-            "uuid=<vm uuid> affinity=  (the VM then starts on any host); or accept that "
-            "the host cannot connect while such a VM's affinity points at it",
+            f"host {host_label(host)}'s connect to CloudStack {result.outcome}: its "
+            f"ReadyCommand destroys the {len(items)} halted VM(s) whose home server "
+            "(affinity) it is, the destroy is refused, and CloudStack leaves the host "
+            "Disconnected",
+            ("" if config.clear_halted_affinity else
+             "set protection.clear_halted_affinity: true (the default) in "
+             f"{_config_name(config)} so that csguard clears the affinity of the VMs it "
+             "protects, or ")
+            + "clear each VM's home server by hand: xe vm-param-set uuid=<vm uuid> "
+            "affinity=  (the VM then starts on any host)",
             tuple(items), (Item(as_text(host.get("uuid")), host_label(host), ""),)))
+    return findings
+
+
+def cleared_affinities(connects, rows, hosts):
+    """Per host: the halted VMs whose affinity csguard records and clears so that
+    the host's connect succeeds."""
+    findings = []
+    for host_ref in sorted(connects, key=lambda ref: host_label(hosts[ref])):
+        clears = connects[host_ref].clears
+        if not clears:
+            continue
+        host = hosts[host_ref]
+        findings.append(Finding(
+            INFO, "affinity-cleared",
+            f"for host {host_label(host)} to connect, csguard clears the home server "
+            f"(affinity) of {len(clears)} halted VM(s) it protects: "
+            + ", ".join(records.show(rows[ref].name) for ref in clears)
+            + f"; recorded in other_config:{records.KEY_AFFINITY} and put back when csguard "
+            "stops protecting the VM. Until then the VM starts on any host",
+            "to keep the home servers (and the host unable to connect), set "
+            "protection.clear_halted_affinity: false",
+            tuple(Item(rows[ref].uuid, rows[ref].name, "halted") for ref in clears),
+            (Item(as_text(host.get("uuid")), host_label(host), ""),)))
     return findings
 
 

@@ -59,9 +59,9 @@ def format_text(report):
     name = report.pool.get("name_label") or report.pool.get("uuid")
     lines = [f"csguard preflight: pool {records.show(name)}, mode {report.mode}", "",
              "Hosts:"]
-    lines += _table(("HOST", "MASTER", "VERSION", "CSGUARD", "DETAIL"), [
-        (h.name, "yes" if h.is_master else "", h.version or "?", h.csguard, h.detail)
-        for h in report.hosts])
+    lines += _table(("HOST", "MASTER", "VERSION", "CSGUARD", "CLOUDSTACK CONNECT", "DETAIL"), [
+        (h.name, "yes" if h.is_master else "", h.version or "?", h.csguard,
+         _connect(h), h.detail) for h in report.hosts])
     shown = [v for v in report.vms if v.kind != classify.IGNORED]
     lines += ["", "VMs:"]
     lines += _table(("UUID", "NAME", "POWER", "CLASS", "PROTECTED BY", "REASON"), [
@@ -86,6 +86,13 @@ def format_text(report):
     lines += ["", (f"Verdict: {report.verdict} ({counts[ERROR]} error(s), "
                    f"{counts[WARNING]} warning(s))")]
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", "\n".join(lines)) + "\n"
+
+
+def _connect(host):
+    """"succeeds", "FAILS" or "FAILS on 4.0 - 4.2", and how many affinities csguard
+    clears for it."""
+    text = host.connect.replace("fails", "FAILS")
+    return text + (f" (csguard clears {len(host.clears)} VM affinity)" if host.clears else "")
 
 
 def _table(header, rows):

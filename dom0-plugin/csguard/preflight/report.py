@@ -4,7 +4,7 @@ so the report cannot disagree with the guard."""
 import collections
 
 from csguard import classify, records
-from csguard.preflight import findings
+from csguard.preflight import connect, findings
 from csguard.preflight.facts import (
     as_mapping,
     as_text,
@@ -25,9 +25,12 @@ VmRow.__doc__ = """One VM: where it runs (host) and its home server (affinity), 
 verdict, who protects it (None for ignored VMs) and every blocked operation
 ({operation: "csguard" or the other tool's reason})."""
 
-HostRow = collections.namedtuple("HostRow", "uuid name is_master version csguard detail")
+HostRow = collections.namedtuple(
+    "HostRow", "uuid name is_master version csguard detail connect clears")
 HostRow.__doc__ = """One host: product version ("XenServer 8.2.1"), its csguard's state
-(LEADING, STANDING_BY, CONNECTING, NOT_RUNNING, NOT_INSTALLED or UNKNOWN) and why."""
+(LEADING, STANDING_BY, CONNECTING, NOT_RUNNING, NOT_INSTALLED or UNKNOWN) and why,
+whether CloudStack's connect succeeds with csguard as configured (connect.SUCCEEDS,
+FAILS_OLD, FAILS_ALL) and the names of the VMs whose affinity csguard clears for it."""
 
 Report = collections.namedtuple("Report", "verdict exit_code pool mode vms hosts findings")
 Report.__doc__ = """verdict: READY, READY_WITH_WARNINGS or NOT_READY, and its exit code;
@@ -40,13 +43,15 @@ def analyse(vms, hosts, pool, config, daemons, now):
     daemons {host ref: Probe}, under config at time now (exemptions run out)."""
     rows = {ref: _vm_row(vm, classify.classify(vm, config, now), hosts, config)
             for ref, vm in vms.items()}
-    host_rows = {ref: _host_row(ref, host, pool, daemons.get(ref))
+    connects = connect.connects(vms, rows, hosts, config)
+    host_rows = {ref: _host_row(ref, host, pool, daemons.get(ref), connects[ref], rows)
                  for ref, host in hosts.items()}
     by_name = sorted(vms, key=lambda ref: (rows[ref].name, rows[ref].uuid))
     found = (
         findings.audit_mode(config, host_rows, daemons)
         + findings.unprotected_aliens(by_name, vms, rows, config)
-        + findings.halted_aliens_with_affinity(by_name, vms, rows, hosts)
+        + findings.failing_connects(connects, rows, hosts, config)
+        + findings.cleared_affinities(connects, rows, hosts)
         + findings.exempted(by_name, rows)
         + findings.lookalike_aliens(by_name, rows, config)
         + findings.cloudstack_by_name(by_name, vms, rows, config)
@@ -78,11 +83,12 @@ def _vm_row(vm, verdict, hosts, config):
         blocked=blocked)
 
 
-def _host_row(ref, host, pool, probe):
+def _host_row(ref, host, pool, probe, connects, rows):
     state, detail = daemon_state(probe)
     return HostRow(uuid=as_text(host.get("uuid")), name=host_label(host),
                    is_master=pool.get("master") == ref, version=product(host),
-                   csguard=state, detail=detail)
+                   csguard=state, detail=detail, connect=connects.outcome,
+                   clears=tuple(rows[vm].name for vm in connects.clears))
 
 
 def _pool_summary(pool):
