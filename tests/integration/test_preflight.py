@@ -235,10 +235,10 @@ def test_a_halted_alien_homed_on_a_host_is_cleared_so_that_the_host_connects(mak
     ref, uuid = pool.sim.create_vm("old-db", power_state="Halted", affinity=0)
     master = pool.sim.host_refs[0]
     before = pool.report()                      # what the daemon will do, by name
-    host = next(h for h in before["hosts"] if h["name"] == "xs-0")
+    host = next(h for h in before["hosts"] if h["name-label"] == "xs-0")
     assert (host["connect"], host["clears"]) == ("succeeds", ["old-db"])
     assert [v["uuid"] for v in finding(before, "affinity-cleared")["vms"]] == [uuid]
-    status, text = pool.cli()
+    _, text = pool.cli()
     assert "succeeds (csguard clears 1 VM affinity)" in text and "'old-db'" in text
     with pool.daemon(), pool.cloudstack("4.0.2") as cloudstack:
         assert pool.xapi("VM.get_affinity", ref) == NULL

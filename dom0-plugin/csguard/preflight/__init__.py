@@ -17,8 +17,8 @@ warnings, 2 not ready; the CLI's own errors use sysexits codes (64 bad arguments
 69 XAPI unreachable, 78 bad configuration), so a script never mistakes one for a
 verdict.
 """
-from csguard.preflight.connect import FAILS_ALL, FAILS_OLD, SUCCEEDS
 from csguard.preflight.collecting import OTHER_CONFIG_KEYS, VM_FIELDS, collect, probe_daemon
+from csguard.preflight.connect import FAILS_ALL, FAILS_OLD, SUCCEEDS
 from csguard.preflight.facts import (
     ANSWERED,
     BY_CSGUARD,
@@ -53,10 +53,9 @@ from csguard.preflight.report import (
 
 __all__ = [
     "ANSWERED", "BY_CSGUARD", "BY_OTHER", "CONNECTING", "ERROR", "EXIT_CODES", "FAILS_ALL",
-    "FAILS_OLD", "INFO", "SUCCEEDS",
-    "LEADING", "NOBODY", "NOT_INSTALLED", "NOT_READY", "NOT_RUNNING", "NO_ANSWER",
-    "OTHER_CONFIG_KEYS", "PARTIALLY", "READY", "READY_WITH_WARNINGS", "SEVERITIES",
-    "STANDING_BY", "UNKNOWN", "VM_FIELDS", "WARNING", "Facts", "Finding", "HostRow", "Item",
-    "Probe", "Report", "VmRow", "analyse", "collect", "daemon_mode", "daemon_state",
-    "format_text", "probe_daemon", "protected_by", "to_dict",
+    "FAILS_OLD", "INFO", "LEADING", "NOBODY", "NOT_INSTALLED", "NOT_READY", "NOT_RUNNING",
+    "NO_ANSWER", "OTHER_CONFIG_KEYS", "PARTIALLY", "READY", "READY_WITH_WARNINGS",
+    "SEVERITIES", "STANDING_BY", "SUCCEEDS", "UNKNOWN", "VM_FIELDS", "WARNING", "Facts",
+    "Finding", "HostRow", "Item", "Probe", "Report", "VmRow", "analyse", "collect",
+    "daemon_mode", "daemon_state", "format_text", "probe_daemon", "protected_by", "to_dict",
 ]
