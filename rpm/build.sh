@@ -18,7 +18,7 @@ fail() { echo "rpm/build.sh: $*" >&2; exit 1; }
 command -v rpmbuild >/dev/null \
   || fail "rpmbuild not found: install it (Debian: apt-get install rpm; EL: yum install rpm-build)"
 for file in dom0-plugin/csguard/__init__.py xapi-hooks/csguard rpm/csguard.yaml \
-            rpm/csguard.service rpm/csguard.spec rpm/requirements.txt LICENSE \
+            rpm/csguard.service rpm/csguard.spec rpm/requirements.txt rpm/plugin.py LICENSE \
             rpm/bugtool/csguard.xml rpm/bugtool/csguard/stuff.xml rpm/bugtool/redacted-config; do
   [ -f "$repo/$file" ] || fail "$file is missing; the RPM cannot be built without it"
 done
@@ -56,7 +56,9 @@ find "$src/lib" -name '*.py[co]' -delete
   || fail "vendoring the dependencies failed (see above)"
 mv "$src/lib/licenses" "$src/licenses"
 cp "$repo/LICENSE" "$src/licenses/LICENSE"
-cp "$repo/xapi-hooks/csguard" "$src/xapi-plugin"
+"$python" "$repo/rpm/plugin.py" "$repo/xapi-hooks/csguard" --library /usr/lib/csguard \
+  --config /etc/csguard/csguard.yaml --xapi-url unix:///var/lib/xcp/xapi >"$src/xapi-plugin" \
+  || fail "writing the host plugin failed (see above)"
 cp "$repo/rpm/csguard.yaml" "$repo/rpm/csguard.service" "$src/"
 cp -R "$repo/rpm/bugtool" "$src/bugtool"
 

@@ -15,13 +15,13 @@ user. The Value is the command's result as JSON; refusals are Failures
 [CSGUARD_<CODE>, message, params...].
 """
 import json
-import os
 import sys
 import xmlrpc.client
 
 from csguard.cli.args import check_keys
 from csguard.cli.commands import command
-from csguard.cli.context import ENV_XAPI_URL, Context, load_config, xapi_options
+from csguard.cli.context import Context, load_config, xapi_options
+from csguard.config import DEFAULT_PATH
 from csguard.outcome import BAD_ARGUMENT, XAPI_UNAVAILABLE, CommandError
 from csguard.records import show
 from csguard.xapi import DEFAULT_URL, Xapi, XapiError, XapiUnavailable
@@ -29,19 +29,21 @@ from csguard.xapi import DEFAULT_URL, Xapi, XapiError, XapiUnavailable
 BAD_REQUEST = "CSGUARD_BAD_REQUEST"
 
 
-def main(argv=None):
+def main(argv=None, config=DEFAULT_PATH, xapi_url=DEFAULT_URL):
+    """`config` and `xapi_url` come from the plugin file (XAPI gives a plugin no
+    environment but PATH); the default file may be absent, then defaults apply."""
     argv = sys.argv if argv is None else argv
     if len(argv) != 2:
         sys.stderr.write("This is csguard's XAPI host plugin; call it through XAPI: "
                          "xe host-call-plugin host-uuid=<uuid> plugin=csguard fn=<fn> "
                          "[args:<key>=<value> ...]\n")
         return 2
-    sys.stdout.write(respond(argv[1]) + "\n")
+    sys.stdout.write(respond(argv[1], config, xapi_url) + "\n")
     sys.stdout.flush()
     return 0
 
 
-def respond(request):
+def respond(request, config=DEFAULT_PATH, xapi_url=DEFAULT_URL):
     """The methodResponse text for one methodCall text."""
     try:
         params, fn = xmlrpc.client.loads(request)
@@ -50,10 +52,10 @@ def respond(request):
     if len(params) != 2 or not isinstance(params[0], str) or not isinstance(params[1], dict):
         return failure([BAD_REQUEST, (f"expected {fn}(session_id, {{args}}), got "
                                       f"{len(params)} parameter(s)")])
-    return call(fn, params[0], params[1])
+    return call(fn, params[0], params[1], config, xapi_url)
 
 
-def call(fn, session_id, args):
+def call(fn, session_id, args, config_path=DEFAULT_PATH, url=DEFAULT_URL):
     entry = command(fn)
     if entry is None or not entry.plugin:
         return failure(["UNKNOWN_XENAPI_PLUGIN_FUNCTION", str(fn)])
@@ -64,8 +66,7 @@ def call(fn, session_id, args):
             raise CommandError(BAD_ARGUMENT,
                                f"argument {show(str(bad[0]))} must be text")
         parsed = check_keys(entry, args)
-        config = load_config({})
-        url = os.environ.get(ENV_XAPI_URL) or DEFAULT_URL
+        config = load_config({} if config_path == DEFAULT_PATH else {"--config": config_path})
         xapi = Xapi.from_session_id(url, session_id, timeout=config.call_timeout,
                                     **xapi_options(config))
         ctx = Context(config, caller(xapi, session_id), lambda: xapi)

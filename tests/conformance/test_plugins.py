@@ -17,6 +17,9 @@ PLUGIN = textwrap.dedent('''\
         value = {{"Status": "Success", "Value": repr((session, args))}}
     elif fn == "env":
         value = {{"Status": "Success", "Value": os.environ.get(args["name"], "")}}
+    elif fn == "environment":  # as exec'd: Python 3.7+ add LC_CTYPE to os.environ
+        with open("/proc/self/environ") as given:
+            value = {{"Status": "Success", "Value": given.read().replace("\\0", "\\n")}}
     elif fn == "refuse":
         value = {{"Status": "Failure", "ErrorDescription": ["CSGUARD_REFUSED", args["why"]]}}
     elif fn == "crash":
@@ -75,10 +78,18 @@ def test_call_plugin_of_a_missing_plugin_fails_with_xenapi_missing_plugin(sim, x
     assert details == ["XENAPI_MISSING_PLUGIN", "absent"]
 
 
-def test_call_plugin_runs_with_the_simulator_environment(sim, x, plugin, monkeypatch):
-    monkeypatch.setenv("XAPISIM_PROBE", "inherited")
-    assert x.host.call_plugin(sim.host_refs[0], plugin, "env",
-                              {"name": "XAPISIM_PROBE"}) == "inherited"
+def test_call_plugin_runs_the_plugin_with_path_alone(sim, x, plugin, monkeypatch):
+    """xapi_plugins.ml call_plugin -> Forkhelpers.execute_command_get_output: the child
+    gets PATH=/sbin:/usr/sbin:/bin:/usr/bin only (forkexecd lib/forkhelpers.ml
+    safe_close_and_exec; HEAD default_path_env_pair), no LANG, LC_*, HOME or
+    PYTHONPATH; plus, here only, the socket that stands for /var/lib/xcp/xapi."""
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    monkeypatch.setenv("LC_ALL", "en_US.UTF-8")
+    monkeypatch.setenv("PYTHONPATH", "/nowhere")
+    given = x.host.call_plugin(sim.host_refs[0], plugin, "environment", {})
+    environment = dict(line.split("=", 1) for line in given.splitlines())
+    assert environment == {"PATH": "/sbin:/usr/sbin:/bin:/usr/bin",
+                           "XAPISIM_SOCKET": sim.socket_path(0)}
 
 
 def test_call_plugin_tells_the_child_which_host_socket_it_runs_on(pool3, session_for):
@@ -90,9 +101,9 @@ def test_call_plugin_tells_the_child_which_host_socket_it_runs_on(pool3, session
 
 
 def test_async_call_plugin_puts_the_string_in_the_task_result(sim, x, plugin):
-    task = x.Async.host.call_plugin(sim.host_refs[0], plugin, "env", {"name": "HOME"})
+    task = x.Async.host.call_plugin(sim.host_refs[0], plugin, "env", {"name": "PATH"})
     deadline = time.time() + 10
     while x.task.get_status(task) == "pending" and time.time() < deadline:
         time.sleep(0.01)
     assert x.task.get_status(task) == "success"
-    assert x.task.get_result(task) == "<value>" + os.environ.get("HOME", "") + "</value>"
+    assert x.task.get_result(task) == "<value>/sbin:/usr/sbin:/bin:/usr/bin</value>"

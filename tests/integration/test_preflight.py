@@ -17,10 +17,8 @@ from cloudstack import CloudStack
 from xapisim import Simulator
 
 from integration.daemon_runner import DaemonRunner, missing_blocks
+from integration.plugin_file import LIBRARY, install
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-HOOK = os.path.join(REPO, "xapi-hooks", "csguard")
-LIBRARY = os.path.join(REPO, "dom0-plugin")
 NULL = "OpaqueRef:NULL"
 
 
@@ -107,26 +105,20 @@ class Pool:
 
 
 @pytest.fixture
-def make_pool(monkeypatch):
-    """make_pool(hosts=1, plugin=True, config="") -> a started Pool. The plugin runs
-    under this Python (`/usr/bin/env python3` finds its directory first on PATH)
-    with csguard's library and this pool's config, as the RPM installs it."""
+def make_pool():
+    """make_pool(hosts=1, plugin=True, config="") -> a started Pool. The plugin is
+    written as the RPM writes it, with this Python, csguard's library and this
+    pool's config; XAPI runs it with PATH alone."""
     pools = []
 
     def make(hosts=1, plugin=True, config=""):
         workdir = tempfile.mkdtemp(prefix="xs-", dir="/tmp")
         plugins = os.path.join(workdir, "plugins")
         os.mkdir(plugins)
-        if plugin:
-            os.symlink(HOOK, os.path.join(plugins, "csguard"))
-        python_dir = os.path.dirname(sys.executable)
-        assert os.path.exists(os.path.join(python_dir, "python3"))
         config_path = os.path.join(workdir, "csguard.yaml")
-        monkeypatch.setenv("PATH", python_dir + os.pathsep + os.environ["PATH"])
-        monkeypatch.setenv("CSGUARD_LIB", LIBRARY)
-        monkeypatch.setenv("CSGUARD_CONFIG", config_path)
+        if plugin:
+            install(plugins, config_path)
         sim = Simulator(hosts=hosts, workdir=workdir, plugins_dir=plugins).start()
-        monkeypatch.setenv("CSGUARD_XAPI_URL", sim.unix_url(0))
         pool = Pool(workdir, sim, config_path)
         pool.write_config(config)
         pools.append(pool)
@@ -316,7 +308,8 @@ def test_an_exempted_alien_is_warned_about(make_pool):
     pool = make_pool()
     uuid = pool.sim.create_vm("web-01")[1]
     with pool.daemon():
-        env = dict(os.environ, PYTHONPATH=LIBRARY)
+        env = dict(os.environ, PYTHONPATH=LIBRARY, CSGUARD_CONFIG=pool.config,
+                   CSGUARD_XAPI_URL=pool.sim.unix_url(0))
         subprocess.run([sys.executable, "-m", "csguard", "vm-unblock", "uuid=" + uuid,
                         "reason=maintenance", "duration=1h"], env=env, check=True,
                        stdout=subprocess.DEVNULL)

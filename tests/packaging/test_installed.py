@@ -8,11 +8,13 @@ import pytest
 import XenAPI
 from csguard import records
 from integration.daemon_runner import DaemonRunner, missing_blocks
+from integration.plugin_file import install
 from xapisim import Simulator
 
 from .conftest import run
 
 ALIENS = ("web-01", "db-02")
+PLUGIN = "/etc/xapi.d/plugins/csguard"
 
 
 class InstalledDaemon(DaemonRunner):
@@ -29,21 +31,17 @@ class InstalledDaemon(DaemonRunner):
 
 
 @pytest.fixture
-def host(payload_root, python36, monkeypatch, tmp_path):
-    """A one-host simulator whose plugins directory is the payload's, the payload's
-    config, and for the plugin's `#!/usr/bin/env python3` a python3 that is Python 3.6
-    run with -I -S, as bare as dom0's."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    (bin_dir / "python3").write_text(f'#!/bin/sh\nexec "{python36}" -I -S "$@"\n')
-    (bin_dir / "python3").chmod(0o755)
-    monkeypatch.setenv("PATH", str(bin_dir) + os.pathsep + os.environ["PATH"])
-    monkeypatch.setenv("CSGUARD_LIB", os.path.join(payload_root, "usr/lib/csguard"))
+def host(payload_root, python36, tmp_path):
+    """A one-host simulator whose plugins directory holds the payload's plugin with
+    the payload's paths written in instead of the install paths (as rpm/plugin.py
+    wrote those), run under Python 3.6 with -I -S, as bare as dom0's; XAPI gives it
+    PATH alone."""
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
     config = os.path.join(payload_root, "etc/csguard/csguard.yaml")
-    monkeypatch.setenv("CSGUARD_CONFIG", config)
-    plugins = os.path.join(payload_root, "etc/xapi.d/plugins")
-    with Simulator(hosts=1, plugins_dir=plugins) as sim:
-        monkeypatch.setenv("CSGUARD_XAPI_URL", sim.unix_url(0))
+    install(str(plugins), config, template=os.path.join(payload_root, PLUGIN[1:]),
+            python=python36 + " -IS", library=os.path.join(payload_root, "usr/lib/csguard"))
+    with Simulator(hosts=1, plugins_dir=str(plugins)) as sim:
         sim.vms = {
             "web-01": sim.create_vm("web-01")[1],
             "db-02": sim.create_vm("db-02", power_state="Halted",
@@ -95,3 +93,12 @@ def test_installed_plugin_answers_through_host_call_plugin(host):
         session.xenapi.session.logout()
     assert [row["name-label"] for row in json.loads(reply)] == ["i-2-10-VM"]
 
+
+
+def test_the_installed_plugin_carries_the_install_paths(payload_root):
+    with open(os.path.join(payload_root, PLUGIN[1:])) as plugin:
+        text = plugin.read()
+    assert text.startswith("#!/usr/bin/env python3\n")
+    for line in ('LIBRARY = "/usr/lib/csguard"', 'CONFIG = "/etc/csguard/csguard.yaml"',
+                 'XAPI_URL = "unix:///var/lib/xcp/xapi"'):
+        assert line + "\n" in text

@@ -4,9 +4,9 @@
 XML-RPC methodCall ``fn(session_ref, {args})``; stdout must hold a methodResponse
 whose Success value is one string. A Failure becomes the caller's error as is;
 a non-zero exit, a signal, a fault or unparsable output become
-XENAPI_PLUGIN_FAILURE. The child inherits the simulator's environment, plus
-XAPISIM_SOCKET and XAPISIM_HOST_UUID naming the host it runs on (where a real
-plugin would find XAPI at /var/lib/xcp/xapi).
+XENAPI_PLUGIN_FAILURE. The child's environment is PATH alone, as forkexecd gives
+it (``lib/forkhelpers.ml``), plus XAPISIM_SOCKET: the socket of the host it runs
+on, which stands for /var/lib/xcp/xapi.
 """
 import os
 import signal
@@ -14,6 +14,8 @@ import subprocess
 import xmlrpc.client
 
 from .wire import ApiError
+
+PLUGIN_PATH = "/sbin:/usr/sbin:/bin:/usr/bin"
 
 
 def call_plugin(plugins_dir, session_ref, plugin, fn, args, extra_env):
@@ -30,7 +32,7 @@ def call_plugin(plugins_dir, session_ref, plugin, fn, args, extra_env):
         child = subprocess.Popen([os.path.join(plugins_dir, plugin), request],
                                  stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, universal_newlines=True,
-                                 env=dict(os.environ, **extra_env))
+                                 env=dict(extra_env, PATH=PLUGIN_PATH))
     except OSError as error:
         raise ApiError("XENAPI_PLUGIN_FAILURE", "non-zero exit", "", str(error))
     output, log = child.communicate()

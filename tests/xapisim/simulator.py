@@ -294,7 +294,7 @@ class Simulator:
         self.pool.set_host_live(i, live)
 
     def _plugin_env(self, i):
-        return {"XAPISIM_SOCKET": self.socket_path(i), "XAPISIM_HOST_UUID": self.host_uuids[i]}
+        return {"XAPISIM_SOCKET": self.socket_path(i)}
 
     def info(self):
         return {"sockets": [self.socket_path(i) for i in range(len(self.pool.host_refs))],
