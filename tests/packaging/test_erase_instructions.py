@@ -27,6 +27,18 @@ try:
     if command == "vm-list" and sys.argv[2:] == ["--minimal"]:
         records = api.VM.get_all_records().values()
         print(",".join(r["uuid"] for r in records if not r["is_a_template"]))
+    elif command == "vm-param-get" and params["param-name"] == "affinity":
+        host = api.VM.get_affinity(api.VM.get_by_uuid(params["uuid"]))
+        try:
+            print(api.host.get_uuid(host))
+        except XenAPI.Failure:
+            print("<not in database>")          # xe's text for a NULL or dangling ref
+    elif command == "vm-param-set" and set(params) == {{"uuid", "affinity"}}:
+        vm = api.VM.get_by_uuid(params["uuid"])
+        try:
+            api.VM.set_affinity(vm, api.host.get_by_uuid(params["affinity"]))
+        except XenAPI.Failure as failure:
+            sys.exit("The uuid you supplied was invalid. %s" % failure.details)
     elif command in ("vm-param-get", "vm-param-remove"):
         vm = api.VM.get_by_uuid(params["uuid"])
         field = params["param-name"].replace("-", "_")
@@ -107,6 +119,39 @@ def test_printed_xe_loop_removes_only_csguards_entries(rpm_path, tmp_path):
         assert sim.vm_record(web)["other_config"] == OTHERS_KEYS
         for uuid, blocks in before.items():
             assert sim.vm_record(uuid)["blocked_operations"] == blocks
+
+
+def test_printed_xe_loop_gives_back_the_affinities_csguard_cleared(rpm_path, tmp_path):
+    shell = shutil.which("bash") or "/bin/sh"
+    with Simulator(hosts=2) as sim:
+        host_uuid, null = sim.host_uuids[1], "OpaqueRef:NULL"
+        gone = "6c5b4a39-2817-4f06-9e5d-4c3b2a1f0e9d"
+        cases = {   # name: (affinity, record) before -> affinity after
+            "cleared": ((None, host_uuid), sim.host_refs[1]),
+            "host gone": ((None, gone), null),
+            "set since": ((0, host_uuid), sim.host_refs[0]),
+            "never cleared": ((None, None), null),
+        }
+        uuids = {}
+        for name, ((affinity, record), _) in cases.items():
+            other = {} if record is None else {records.KEY_AFFINITY: record}
+            uuids[name] = sim.create_vm(name, power_state="Halted", affinity=affinity,
+                                        other_config=other)[1]
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        (bin_dir / "xe").write_text(XE.format(python=sys.executable, url=sim.tcp_url))
+        (bin_dir / "xe").chmod(0o755)
+        env = dict(os.environ, PATH=str(bin_dir) + os.pathsep + os.environ["PATH"])
+        process = subprocess.Popen([shell, "-c", erase_loop(rpm_path)], env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                   universal_newlines=True)
+        out, err = process.communicate(timeout=240)
+        assert process.returncode == 0, out + err
+        for name, (_, after) in cases.items():
+            record = sim.vm_record(uuids[name])
+            assert (name, record["affinity"]) == (name, after)
+            assert records.KEY_AFFINITY not in record["other_config"]
+        assert f"VM {uuids['host gone']}: home server {gone} not restored" in out
 
 
 
