@@ -18,6 +18,7 @@ import json
 import sys
 import xmlrpc.client
 
+from csguard import textio
 from csguard.cli.args import check_keys
 from csguard.cli.commands import command
 from csguard.cli.context import Context, load_config, xapi_options
@@ -32,7 +33,8 @@ BAD_REQUEST = "CSGUARD_BAD_REQUEST"
 def main(argv=None, config=DEFAULT_PATH, xapi_url=DEFAULT_URL):
     """`config` and `xapi_url` come from the plugin file (XAPI gives a plugin no
     environment but PATH); the default file may be absent, then defaults apply."""
-    argv = sys.argv if argv is None else argv
+    textio.utf8_stdio()
+    argv = textio.utf8_argv(sys.argv) if argv is None else argv
     if len(argv) != 2:
         sys.stderr.write("This is csguard's XAPI host plugin; call it through XAPI: "
                          "xe host-call-plugin host-uuid=<uuid> plugin=csguard fn=<fn> "

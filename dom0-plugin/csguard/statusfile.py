@@ -81,7 +81,7 @@ class StatusFile:
         os.makedirs(self.state_dir, mode=0o750, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".status-", suffix=".tmp", dir=self.state_dir)
         try:
-            with os.fdopen(fd, "w") as out:
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
                 out.write(text)
             os.chmod(tmp, 0o644)
             os.rename(tmp, self.path)

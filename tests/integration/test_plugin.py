@@ -4,7 +4,6 @@ with PATH alone in its environment and argv[1] = an XML-RPC methodCall, its meth
 import json
 import os
 import shutil
-import sys
 import tempfile
 import xmlrpc.client
 
@@ -93,7 +92,6 @@ def test_vm_unblock_acts_as_the_calling_user_and_leaves_an_audit_message(api, si
     assert [m["obj_uuid"] for m in audit] == [uuid]
 
 
-@pytest.mark.xfail(sys.version_info < (3, 7), strict=True, reason="issue 17.1")
 def test_a_non_ascii_reason_and_name_pass_through_the_bare_environment(api, sim):
     """XAPI gives the plugin no LANG: Python 3.6 then reads argv and writes stdout as
     ASCII (3.7+ coerce the C locale to UTF-8, PEP 538)."""

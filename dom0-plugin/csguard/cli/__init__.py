@@ -10,6 +10,7 @@ import json
 import sys
 
 from csguard import config as configuration
+from csguard import textio
 from csguard.cli.args import parse_tokens
 from csguard.cli.commands import COMMANDS, command
 from csguard.cli.completion import command_help, overview
@@ -48,7 +49,8 @@ WORK_WITH_A_BROKEN_CONFIG = ("status",)
 
 
 def main(argv=None):
-    argv = list(sys.argv[1:] if argv is None else argv)
+    textio.utf8_stdio()
+    argv = textio.utf8_argv(sys.argv[1:]) if argv is None else list(argv)
     try:
         options, name, rest = split_global_options(argv)
     except CommandError as e:

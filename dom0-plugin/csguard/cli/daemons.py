@@ -93,7 +93,7 @@ def _settings(options, cwd):
 
 def _status_pid(state_dir):
     try:
-        with open(os.path.join(state_dir, STATUS_FILE)) as f:
+        with open(os.path.join(state_dir, STATUS_FILE), encoding="utf-8") as f:
             report = json.load(f)
     except (OSError, ValueError):
         return None

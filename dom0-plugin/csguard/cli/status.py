@@ -50,7 +50,7 @@ def status(args, ctx):
     Not OK (1) unless the daemon runs and is connected to XAPI."""
     path, found = _report_path(ctx)
     try:
-        with open(path) as handle:
+        with open(path, encoding="utf-8") as handle:
             daemon = json.load(handle)
         written = os.stat(path).st_mtime
     except FileNotFoundError:
@@ -105,7 +105,7 @@ def _report_path(ctx):
 
 def _report_pid_alive(path):
     try:
-        with open(path) as handle:
+        with open(path, encoding="utf-8") as handle:
             report = json.load(handle)
     except (OSError, ValueError):
         return False

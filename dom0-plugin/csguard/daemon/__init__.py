@@ -10,7 +10,7 @@ import os
 import sys
 
 from csguard import config as configuration
-from csguard import journal
+from csguard import journal, textio
 from csguard.daemon.loop import Daemon
 from csguard.options import LOG_LEVELS
 from csguard.outcome import BAD_ARGUMENT, CONFIG_ERROR, EXIT_STATUSES
@@ -63,7 +63,8 @@ def load_config(args):
 
 
 def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    textio.utf8_stdio()
+    args = parse_args(textio.utf8_argv(sys.argv[1:]) if argv is None else argv)
     journal.setup_logging(args.log_level or "info")
     try:
         config = load_config(args)
