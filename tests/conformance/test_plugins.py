@@ -3,9 +3,10 @@ import os
 import sys
 import textwrap
 import time
+import xmlrpc.client
 
 import pytest
-from xapisim.testing import failure_of
+from xapisim.testing import UnixTransport, failure_of, unix_session
 
 # A plugin written against the protocol itself (dom0's XenAPIPlugin.dispatch does
 # the same parsing): argv[1] is fn(session, args); stdout is the methodResponse.
@@ -20,6 +21,16 @@ PLUGIN = textwrap.dedent('''\
     elif fn == "environment":  # as exec'd: Python 3.7+ add LC_CTYPE to os.environ
         with open("/proc/self/environ") as given:
             value = {{"Status": "Success", "Value": given.read().replace("\\0", "\\n")}}
+    elif fn == "whoami":  # session.get_auth_user_name(session) on the local socket
+        import http.client, socket
+        class Local(http.client.HTTPConnection):
+            def connect(self):
+                self.sock = socket.socket(socket.AF_UNIX)
+                self.sock.connect(os.environ["XAPISIM_SOCKET"])
+        local = Local("localhost")
+        local.request("POST", "/", xmlrpc.client.dumps((session, session), "session.get_auth_user_name"))
+        (reply,), _ = xmlrpc.client.loads(local.getresponse().read())
+        value = {{"Status": "Success", "Value": repr((session, reply.get("Value")))}}
     elif fn == "refuse":
         value = {{"Status": "Failure", "ErrorDescription": ["CSGUARD_REFUSED", args["why"]]}}
     elif fn == "crash":
@@ -107,3 +118,34 @@ def test_async_call_plugin_puts_the_string_in_the_task_result(sim, x, plugin):
         time.sleep(0.01)
     assert x.task.get_status(task) == "success"
     assert x.task.get_result(task) == "<value>/sbin:/usr/sbin:/bin:/usr/bin</value>"
+
+
+def test_a_plugin_on_the_master_gets_the_callers_session(pool3):
+    """xapi_host.ml call_plugin runs on the host that got the call (the master, as
+    members forward every call) with the caller's session."""
+    install_probe(pool3.plugins_dir)
+    session = unix_session(pool3.socket_path(2), login=False)
+    session.xenapi.login_with_password("alice", "", "1.0", "tests")
+    try:
+        answer = session.xenapi.host.call_plugin(pool3.host_refs[0], "probe", "whoami", {})
+        assert eval(answer) == (session.handle, "alice")
+    finally:
+        session.xenapi.session.logout()
+
+
+def test_a_plugin_on_a_member_gets_an_anonymous_internal_session(pool3):
+    """message_forwarding.ml Host.call_plugin -> do_op_on -> call_slave_with_session:
+    a fresh pool session with no user name, destroyed after the call."""
+    install_probe(pool3.plugins_dir)
+    session = unix_session(pool3.socket_path(0), login=False)
+    session.xenapi.login_with_password("alice", "", "1.0", "tests")
+    try:
+        answer = session.xenapi.host.call_plugin(pool3.host_refs[1], "probe", "whoami", {})
+        internal, user = eval(answer)
+        assert internal != session.handle and user == ""
+        raw = xmlrpc.client.ServerProxy("http://localhost/",
+                                        transport=UnixTransport(pool3.socket_path(0)))
+        assert raw.session.get_uuid(session.handle, internal)["ErrorDescription"] == [
+            "SESSION_INVALID", internal]
+    finally:
+        session.xenapi.session.logout()

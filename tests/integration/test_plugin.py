@@ -11,6 +11,7 @@ import pytest
 import XenAPI
 from csguard import records
 from xapisim import Simulator
+from xapisim.testing import UnixTransport
 
 from integration.plugin_file import BARE_ENV, install
 from integration.test_cli import run
@@ -192,3 +193,27 @@ def test_the_hook_run_by_hand_explains_itself():
     result = _run_hook()
     assert result.returncode == 2 and result.stdout == ""
     assert "xe host-call-plugin" in result.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="issue 17.6")
+def test_an_unblock_through_a_member_host_is_refused_not_recorded_anonymously(tmp_path):
+    """On a member XAPI runs the plugin with an anonymous internal session
+    (message_forwarding.ml call_slave_with_session): csguard cannot say who asked."""
+    workdir = tempfile.mkdtemp(prefix="xs-", dir="/tmp")
+    plugins = os.path.join(workdir, "plugins")
+    os.mkdir(plugins)
+    install(plugins, str(tmp_path / "csguard.yaml"))
+    (tmp_path / "csguard.yaml").write_text(f"state_dir: {tmp_path / 'state'}\n")
+    with Simulator(hosts=2, workdir=workdir, plugins_dir=plugins) as pool:
+        uuid = pool.create_vm("web-01")[1]
+        protect(pool, uuid)
+        session = XenAPI.Session("http://localhost/",
+                                 transport=UnixTransport(pool.socket_path(0)))
+        session.xenapi.login_with_password("alice", "", "2.0", "tests")
+        try:
+            with pytest.raises(XenAPI.Failure):
+                session.xenapi.host.call_plugin(pool.host_refs[1], "csguard", "vm-unblock",
+                                                {"uuid": uuid, "reason": "patch"})
+        finally:
+            session.xenapi.session.logout()
+        assert records.KEY_EXEMPTION not in pool.vm_record(uuid)["other_config"]

@@ -12,8 +12,9 @@ import threading
 import time
 
 from . import events, schema
+from .accessors import Accessors
 from .db import new_uuid
-from .lifecycle import assert_operation_valid, refresh_allowed_operations
+from .lifecycle import assert_operation_valid
 from .plugins import call_plugin
 from .wire import NULL_REF, ApiError
 
@@ -40,7 +41,7 @@ class Method:
         self.asynchronous = asynchronous
 
 
-class Api:
+class Api(Accessors):
     def __init__(self, pool, config):
         self.pool = pool
         self.db = pool.db
@@ -94,122 +95,6 @@ class Api:
 
     def add(self, name, handler, nargs, **options):
         self.methods[name] = Method(handler, nargs, **options)
-
-    # --- generic accessors ---------------------------------------------------
-
-    def _register_generic(self):
-        for cls, fields in schema.CLASSES.items():
-            self.add(cls + ".get_all", self._get_all(cls), 0)
-            self.add(cls + ".get_all_records", self._get_all_records(cls), 0)
-            self.add(cls + ".get_record", self._get_record(cls), 1)
-            self.add(cls + ".get_by_uuid", self._get_by_uuid(cls), 1)
-            if "name_label" in schema.FIELDS[cls]:
-                self.add(cls + ".get_by_name_label", self._get_by_name_label(cls), 1)
-            for field, kind, rw, _default in fields:
-                self.add(f"{cls}.get_{field}", self._getter(cls, field), 1)
-                if not rw:
-                    continue
-                self.add(f"{cls}.set_{field}", self._setter(cls, field), 2)
-                if kind == "m":
-                    self.add(f"{cls}.add_to_{field}", self._map_add(cls, field), 3)
-                    self.add(f"{cls}.remove_from_{field}", self._map_remove(cls, field), 2)
-                elif kind == "l":
-                    self.add(f"{cls}.add_{field}", self._set_add(cls, field), 2)
-                    self.add(f"{cls}.remove_{field}", self._set_remove(cls, field), 2)
-
-    def _get_all(self, cls):
-        return lambda call: list(self.db.tables[cls])
-
-    def _get_all_records(self, cls):
-        return lambda call: self.db.all_records_fragment(cls)
-
-    def _get_record(self, cls):
-        return lambda call, ref: self.db.fragment(cls, ref)
-
-    def _get_by_uuid(self, cls):
-        return lambda call, uuid: self.db.by_uuid(cls, uuid)
-
-    def _get_by_name_label(self, cls):
-        return lambda call, label: [ref for ref, row in self.db.tables[cls].items()
-                                    if row.record["name_label"] == label]
-
-    def _getter(self, cls, field):
-        return lambda call, ref: self.db.get(cls, ref)[field]
-
-    def _setter(self, cls, field):
-        def set_field(call, ref, value):
-            self.db.get(cls, ref)
-            self.write(cls, ref, {field: self.coerce(cls, field, value)})
-            return ""
-        return set_field
-
-    def _map_add(self, cls, field):
-        def add_to_map(call, ref, key, value):
-            current = self.db.get(cls, ref)[field]
-            key = self._coerce_key(cls, field, key)
-            if not isinstance(value, str):
-                raise ApiError("FIELD_TYPE_ERROR", "value")
-            if key in current:
-                raise ApiError("MAP_DUPLICATE_KEY", cls, field, ref, key)
-            updated = dict(current)
-            updated[key] = value
-            self.write(cls, ref, {field: updated})
-            return ""
-        return add_to_map
-
-    def _map_remove(self, cls, field):
-        def remove_from_map(call, ref, key):
-            current = self.db.get(cls, ref)[field]
-            key = self._coerce_key(cls, field, key)
-            if key in current:
-                updated = dict(current)
-                del updated[key]
-                self.write(cls, ref, {field: updated})
-            return ""
-        return remove_from_map
-
-    def _set_add(self, cls, field):
-        def add_to_set(call, ref, value):
-            current = self.db.get(cls, ref)[field]
-            if not isinstance(value, str):
-                raise ApiError("FIELD_TYPE_ERROR", "value")
-            if value not in current:
-                self.write(cls, ref, {field: current + [value]})
-            return ""
-        return add_to_set
-
-    def _set_remove(self, cls, field):
-        def remove_from_set(call, ref, value):
-            current = self.db.get(cls, ref)[field]
-            if value in current:
-                self.write(cls, ref, {field: [v for v in current if v != value]})
-            return ""
-        return remove_from_set
-
-    def coerce(self, cls, field, value):
-        try:
-            value = schema.coerce(cls, field, value)
-        except ValueError:
-            raise ApiError("FIELD_TYPE_ERROR", field)
-        if schema.kind(cls, field) == "m":
-            for key in value:
-                self._coerce_key(cls, field, key)
-        return value
-
-    def _coerce_key(self, cls, field, key):
-        enum = schema.ENUM_MAP_KEYS.get((cls, field))
-        if not isinstance(key, str):
-            raise ApiError("FIELD_TYPE_ERROR", "key")
-        if enum is not None and key not in enum[1]:
-            raise ApiError("INTERNAL_ERROR", f"Unknown value for enum {enum[0]}: {key}")
-        return key
-
-    def write(self, cls, ref, changes):
-        """A client's field write; VM state changes refresh allowed_operations."""
-        self.db.update(cls, ref, changes)
-        if cls == "VM" and set(changes) & {"blocked_operations", "is_a_template",
-                                           "power_state", "other_config"}:
-            refresh_allowed_operations(self.db, ref)
 
     # --- specific methods ----------------------------------------------------
 
@@ -317,12 +202,24 @@ class Api:
                                  self.pool.sessions.count())
 
     def call_plugin(self, call, host, plugin, fn, args):
+        """On the master the plugin gets the caller's session (``xapi_host.ml``
+        call_plugin); for another host ``message_forwarding.ml`` Host.call_plugin ->
+        do_op_on -> call_slave_with_session makes a fresh internal pool session
+        (no user name) and destroys it after the call."""
         with self.db.lock:
             self.db.get("host", host)
+            on_master = host == self.pool.master_ref()
         if not isinstance(args, dict):
             raise ApiError("FIELD_TYPE_ERROR", "args")
         env = self.config["plugin_env"](self.pool.host_refs.index(host))
-        return call_plugin(self.config["plugins_dir"], call.session.ref, plugin, fn, args, env)
+        if on_master:
+            return call_plugin(self.config["plugins_dir"], call.session.ref, plugin, fn, args,
+                               env)
+        internal = self.pool.sessions.login(host, "", "", pool=True)
+        try:
+            return call_plugin(self.config["plugins_dir"], internal.ref, plugin, fn, args, env)
+        finally:
+            self.pool.sessions.destroy(internal.ref)
 
     def assert_operation_valid(self, call, vm, op):
         assert_operation_valid(self.db, vm, op)

@@ -21,13 +21,15 @@ class Session:
         "last_active",
         "local_superuser",
         "originator",
+        "pool",
         "ref",
         "user",
         "uuid",
     )
 
-    def __init__(self, host, user, originator, local_superuser):
+    def __init__(self, host, user, originator, local_superuser, pool=False):
         self.ref = new_ref()
+        self.pool = pool
         self.uuid = new_uuid()
         self.host = host
         self.user = user
@@ -40,7 +42,7 @@ class Session:
     def record(self):
         return {
             "uuid": self.uuid, "this_host": self.host, "this_user": "OpaqueRef:NULL",
-            "last_active": datetime_value(self.last_active), "pool": False,
+            "last_active": datetime_value(self.last_active), "pool": self.pool,
             "other_config": {}, "is_local_superuser": self.local_superuser,
             "subject": "OpaqueRef:NULL", "validation_time": datetime_value(self.created),
             "auth_user_sid": "", "auth_user_name": self.user, "rbac_permissions": [],
@@ -54,9 +56,9 @@ class Sessions:
         self.db = db
         self.by_ref = {}
 
-    def login(self, host, user, originator, local_superuser=True):
+    def login(self, host, user, originator, local_superuser=True, pool=False):
         with self.db.lock:
-            session = Session(host, user, originator, local_superuser)
+            session = Session(host, user, originator, local_superuser, pool)
             self.by_ref[session.ref] = session
             self._trim(originator)
             return session
