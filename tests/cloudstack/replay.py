@@ -1,8 +1,8 @@
 """Apache CloudStack's XenServer code paths, replayed call for call against XAPI.
 
 Each method follows the Java of the version it names (``CitrixResourceBase`` for
-the host side, ``VirtualMachineManagerImpl`` for the management server) in its own
-words: the same XAPI calls in the same order, the same branches, the same
+the host side, from 4.3 on also its ``Citrix<Command>CommandWrapper`` classes;
+``VirtualMachineManagerImpl`` for the management server) in its own words: the same XAPI calls in the same order, the same branches, the same
 exception handling (including Java's ``finally`` blocks whose ``return`` replaces
 the one of the ``catch``), and the log lines CloudStack writes. Every XAPI call is
 recorded in ``calls``; ``log`` holds ``"<LEVEL> <message>"`` lines.
@@ -530,8 +530,10 @@ class CloudStack:
     def ready(self, host_ref):
         """The ReadyCommand's cleanupHaltedVms at host connect: VM.destroy on every
         halted non-template VM whose affinity is this host (from 4.3 only those
-        ``isAlienVm`` takes for CloudStack's). One failed destroy fails the
-        ReadyAnswer: False."""
+        ``isAlienVm`` takes for CloudStack's: names matching ``^[ivs]-\\d+-.+``,
+        read after the power state and affinity tests). One failed destroy fails the
+        ReadyAnswer: False (CitrixReadyCommandWrapper: "Unable to cleanup halted
+        vms"). The wrapper's CD-ROM clean-up of r-/s-/v- VMs is not replayed."""
         own_uuid = self._host_uuids[host_ref]
         try:
             host = self._xapi("host.get_by_uuid", own_uuid)
@@ -555,6 +557,45 @@ class CloudStack:
                                   f"{record['name_label']} due to {error.java_text()}")
                 success = False
         return success
+
+    # -- StartCommand (4.3+: CitrixStartCommandWrapper) ----------------------------------
+
+    def start(self, name, template_ref, host_ref=None):
+        """CitrixStartCommandWrapper.execute for the instance ``name``: every VM that
+        carries the name is looked at first; a halted one is destroyed
+        (CitrixResourceBase.destroyVm, replayed as its VM.destroy), a running one ends
+        the command ("VM <name> is runing on host <uuid>"), any other state too
+        ("There is already a VM having the same name"). Only then is the VM created
+        from the template (as ``create_vm`` of 4.3+) and started on the host. An
+        exception fails the StartAnswer (handleVmStartFailure is not replayed).
+        Returns (result, details)."""
+        host = host_ref or self._default_host(name)
+        try:
+            for vm in self._xapi("VM.get_by_name_label", name):
+                record = self._xapi("VM.get_record", vm)
+                if record["power_state"] == HALTED:
+                    self._xapi("VM.destroy", vm)
+                elif record["power_state"] == RUNNING:
+                    message = (f"VM {name} is runing on host "
+                               f"{self._xapi('host.get_uuid', record['resident_on'])}")
+                    self._log("DEBUG", message)
+                    return False, message
+                else:
+                    message = f"There is already a VM having the same name {name} vm record ..."
+                    self._log("WARN", message)
+                    return False, message
+            self._log("DEBUG", f"1. The VM {name} is in Starting state.")
+            self.known_names.add(name)
+            vm = self._create_from_record(name, template_ref, host)
+            self._xapi("VM.start_on", vm, host, False, True)
+        except _JAVA_EXCEPTIONS as error:
+            message = f"Catch Exception: {error.java_class()} due to {error.java_text()}"
+            self._log("WARN", message)
+            self._log("DEBUG", f"The VM is in stopped state, detected problem during startup : "
+                               f"{name}")
+            return False, message
+        self._log("DEBUG", f"2. The VM {name} is in Running state.")
+        return True, "started"
 
     # -- creating a VM ------------------------------------------------------------------
 
