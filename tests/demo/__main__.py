@@ -6,8 +6,10 @@ Both rounds build the same pool in the bundled XAPI simulator (aliens running an
 halted, CloudStack's own VMs, a template, a snapshot) and replay what CloudStack
 4.0.2 does when it takes the pool over: the ReadyCommand clean-up at host connect,
 then the first 60-second sync, which stops and destroys every VM it did not create.
+With csguard every host still connects: the halted VM's home server is recorded and
+cleared, so the connect's clean-up has nothing to destroy.
 The second round runs the real csguard daemon first. Exit status 0 when the outcome
-is the expected one: VMs lost without csguard, none with it.
+is the expected one: VMs lost without csguard, none with it, and every host connected.
 """
 import os
 import shutil
@@ -78,6 +80,22 @@ def outcome(sim, name):
         session.xenapi.session.logout()
 
 
+def recorded_home(sim, name):
+    """The host csguard recorded as the VM's home server before clearing it."""
+    session = XenAPI.Session(sim.tcp_url)
+    session.login_with_password("root", PASSWORD, "1.0")
+    try:
+        ref = session.xenapi.VM.get_by_name_label(name)[0]
+        uuid = session.xenapi.VM.get_other_config(ref).get("csguard:affinity")
+        return "(none)" if uuid is None else "host " + str(sim.host_uuids.index(uuid))
+    finally:
+        session.xenapi.session.logout()
+
+
+def _connected(ok):
+    return "connected" if ok else "FAILED: left Disconnected"
+
+
 def vm_list(sim):
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     result = subprocess.run(
@@ -106,7 +124,8 @@ def round_with_csguard():
             cs, connected = take_over(sim)
             result = {name: outcome(sim, name) for name, _, _ in POOL}
             listing = vm_list(sim)
-        return result, cs, connected, listing
+            home = recorded_home(sim, "archive-2019")
+        return result, cs, connected, listing, home
     finally:
         sim.stop()
         shutil.rmtree(state_dir, ignore_errors=True)
@@ -128,8 +147,8 @@ def show(title):
 
 def main():
     print(__doc__.split("\n\n")[2].replace("\n", " "))
-    without, _, _ = round_without_csguard()
-    with_, cs_with, connected_with, listing = round_with_csguard()
+    without, _, connected_without = round_without_csguard()
+    with_, cs_with, connected_with, listing, home = round_with_csguard()
 
     show("What is left of each VM after CloudStack 4.0.2 took the pool over")
     width = max(len(name) for name, _, _ in POOL) + 2
@@ -145,12 +164,14 @@ def main():
           f"create were destroyed: {', '.join(lost_without)}")
     print(f"with csguard:    {len(lost_with)} destroyed, {len(stopped_with)} shut down; "
           "CloudStack's own VMs were left to it")
-    for i, ok in connected_with.items():
-        if not ok:
-            print(f"host {i} connect: FAILED with csguard, because CloudStack 4.0 - 4.2 destroy "
-                  "halted VMs whose home server is the host and csguard refused it "
-                  "(archive-2019). `csguard preflight` lists such VMs; clear their affinity "
-                  "before adding the host.")
+
+    show("Each host's connect to CloudStack (its ReadyCommand)")
+    print(f"{'host':{width}}{'without csguard':36}{'with csguard':16}")
+    for i in sorted(connected_with):
+        print(f"{'host ' + str(i):{width}}{_connected(connected_without[i]):36}"
+              f"{_connected(connected_with[i]):16}")
+    print(f"with csguard, archive-2019 keeps its record; its home server {home} is in "
+          "other_config:csguard:affinity and comes back when csguard releases it")
 
     show("What CloudStack logged (with csguard)")
     for line in cs_with.log:
@@ -160,7 +181,8 @@ def main():
     show("csguard vm-list class=alien (with csguard)")
     print(listing.rstrip())
 
-    expected = lost_without and not lost_with and not stopped_with
+    expected = lost_without and not lost_with and not stopped_with and all(
+        connected_with.values())
     print()
     print("demo: " + ("as expected: csguard kept every VM" if expected
                       else "UNEXPECTED outcome, see above"))

@@ -29,6 +29,9 @@ def test_demo_loses_vms_without_csguard_and_none_with_it():
     assert result.returncode == 0, out
     assert "without csguard: 3 of 4 VMs CloudStack did not create were destroyed" in out
     assert "with csguard:    0 destroyed, 0 shut down" in out
+    # Every host connects with csguard: the halted VM's home server was recorded, cleared.
+    assert out.count("connected") >= 4 and "FAILED" not in out
+    assert "its home server host 0 is in other_config:csguard:affinity" in out
     # CloudStack's log carries csguard's reason, and the listing shows the verdicts.
     assert "OPERATION_BLOCKED" in out and "csguard vm-unblock uuid=" in out
     assert out.count("class ( RO): alien") == 4
