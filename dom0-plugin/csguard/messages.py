@@ -32,7 +32,7 @@ class Messenger:
     def vm_protected(self, xapi, vm, verdict, operations):
         body = ("csguard blocked {} on VM {} (uuid {}) so that CloudStack cannot shut it "
                 "down or destroy it: {}. To let CloudStack act on it, run on a pool host: "
-                "csguard vm-unblock uuid={} reason=<why>".format(
+                "csguard vm-unblock uuid={} reason=<why> duration=<how long>".format(
                     ", ".join(operations), records.show(vm.get("name_label")),
                     vm.get("uuid"), verdict.reason, vm.get("uuid")))
         self._send(xapi, MSG_PROTECTED, PRIORITY_CHANGE, "VM", vm.get("uuid"), body)
@@ -62,7 +62,7 @@ class Messenger:
         body = ("Someone (probably CloudStack's clean-up of VMs it did not create) tried "
                 f"{operation} on VM {records.show(vm_name)} (uuid {vm_uuid}); csguard's block refused it and the VM is "
                 "unchanged. If CloudStack should manage this VM, run on a pool host: "
-                f"csguard vm-unblock uuid={vm_uuid} reason=<why>. Otherwise nothing needs doing; "
+                f"csguard vm-unblock uuid={vm_uuid} reason=<why> duration=<how long>. Otherwise nothing needs doing; "
                 "further attempts on this VM are reported at most once an hour.")
         self._send(xapi, MSG_BLOCKED_ATTEMPT, PRIORITY_BLOCKED_ATTEMPT, "VM", vm_uuid, body)
 

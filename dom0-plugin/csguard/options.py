@@ -35,6 +35,11 @@ DISRUPTIVE_OPERATIONS = {
 }
 
 MODES = ("enforce", "audit")
+# An exemption lets CloudStack destroy a VM: it always ends, at the latest after this.
+MAX_DURATION = 366 * 86400
+_DURATION_PART = re.compile(r"([0-9]{1,6})([smhdw])")
+DURATION_UNITS = collections.OrderedDict([("w", 604800), ("d", 86400), ("h", 3600),
+                                          ("m", 60), ("s", 1)])
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
@@ -56,6 +61,7 @@ DEFAULTS = collections.OrderedDict((
     ("block_operations", ("clean_shutdown", "hard_shutdown", "shutdown", "destroy")),
     ("mode", "enforce"),
     ("clear_halted_affinity", True),
+    ("exemption_default_duration", 4 * 3600.0),
     ("xapi_url", "unix:///var/lib/xcp/xapi"),
     ("credentials_file", None),
     ("call_timeout", 30.0),
@@ -219,6 +225,21 @@ def _block_operations(value):
     return tuple(operations)
 
 
+def duration(value):
+    """Seconds in "30m", "2h", "1d", "1h30m", "1w" (units s, m, h, d, w), more than 0
+    and at most 366d: the grammar of vm-unblock's duration= and of the option."""
+    text = _text(value, "a duration, e.g. 4h, 30m, 1d or 1h30m")
+    parts = _DURATION_PART.findall(text)
+    if not text or "".join(n + u for n, u in parts) != text:
+        raise Invalid(f"{records.show(text)} is not a duration: use a number and a unit "
+                      "(s, m, h, d, w), e.g. 30m, 2h, 1d, 1h30m")
+    seconds = sum(int(n) * DURATION_UNITS[u] for n, u in parts)
+    if not 0 < seconds <= MAX_DURATION:
+        raise Invalid(f"{records.show(text)} must be more than 0 and at most 366d: "
+                      "every exemption ends")
+    return float(seconds)
+
+
 def _url(value):
     url = _text(value, "a URL")
     if url.startswith("unix://"):
@@ -288,12 +309,6 @@ def _optional_path(value):
     return None if value is None else _path(value, "a file path")
 
 
-def _boolean(value):
-    if not isinstance(value, bool):
-        raise Invalid(f"must be true or false, not {_yaml_type(value)}")
-    return value
-
-
 SCHEMA = {
     "cloudstack": {
         "instance_names": ("instance_names", _instance_names),
@@ -317,6 +332,9 @@ SCHEMA = {
         "mode": ("mode", _one_of(MODES, "mode")),
         "block_operations": ("block_operations", _block_operations),
         "clear_halted_affinity": ("clear_halted_affinity", _boolean),
+    },
+    "exemptions": {
+        "default_duration": ("exemption_default_duration", duration),
     },
     "xapi": {
         "url": ("xapi_url", _url),

@@ -60,7 +60,7 @@ def blocked_reason(vm_uuid):
     """
     return (f"{MARKER}: VM protected from CloudStack (not created by it). To allow "
             f"shutdown/destroy run on a pool host: csguard vm-unblock uuid={vm_uuid} "
-            "reason=<why>")
+            "reason=<why> duration=<how long, e.g. 2h>")
 
 
 def is_ours(reason):

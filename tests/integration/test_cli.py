@@ -214,26 +214,61 @@ def test_vm_unblock_records_the_exemption_then_removes_only_csguards_blocks(sim,
     assert "alice" in audit[0]["body"] and "backup window" in audit[0]["body"]
 
 
-def test_vm_unblock_without_duration_is_indefinite_and_classifies_exempt(sim):
+def test_vm_unblock_needs_a_reason_and_changes_nothing_without_one(sim):
     uuid = sim.vms["web"]
     protect(sim, uuid)
-    ok(run_cli(sim, "vm-unblock", "vm=web-01"))
+    before = sim.vm_record(uuid)
+    result = run_cli(sim, "vm-unblock", "vm=web-01")
+    assert result.returncode == 64 and result.stdout == ""
+    assert "missing argument: reason=<why>" in result.stderr
+    assert sim.vm_record(uuid) == before
+
+
+def test_vm_unblock_without_duration_lasts_the_configured_default(sim, tmp_path):
+    uuid = sim.vms["web"]
+    protect(sim, uuid)
+    ok(run_cli(sim, "vm-unblock", "vm=web-01", "reason=decommission"))
     exemption = records.parse_exemption(
         sim.vm_record(uuid)["other_config"][records.KEY_EXEMPTION])
-    assert exemption.until is None and exemption.reason == "no reason given"
-    assert exemption.by
+    assert exemption.until - exemption.at == 4 * 3600 and exemption.reason == "decommission"
     row = json.loads(ok(run_cli(sim, "vm-list", "uuid=" + uuid, "params=all", "--json")))[0]
-    assert row["class"] == "exempt" and row["exempt-until"] == "indefinite"
+    assert row["class"] == "exempt" and row["exempt-until"] == records.format_time(
+        exemption.until)
     assert row["blocked-operations"] == {}
+    config = tmp_path / "short.yaml"
+    config.write_text("exemptions:\n  default_duration: 20m\n")
+    uuid = sim.vms["db"]
+    out = ok(run_cli(sim, "vm-unblock", "uuid=" + uuid, "reason=x", config=str(config)))
+    exemption = records.parse_exemption(
+        sim.vm_record(uuid)["other_config"][records.KEY_EXEMPTION])
+    assert exemption.until - exemption.at == 20 * 60 and "(20m)" in out
 
 
-def test_vm_unblock_again_replaces_the_exemption(sim):
+def test_vm_unblock_again_is_refused_with_the_current_end(sim):
     uuid = sim.vms["web"]
-    ok(run_cli(sim, "vm-unblock", "uuid=" + uuid, "reason=first"))
-    ok(run_cli(sim, "vm-unblock", "uuid=" + uuid, "reason=second", "duration=30m"))
+    ok(run_cli(sim, "vm-unblock", "uuid=" + uuid, "reason=first", "duration=2h"))
+    before = sim.vm_record(uuid)
+    end = records.format_time(records.parse_exemption(
+        before["other_config"][records.KEY_EXEMPTION]).until)
+    for more in ([], ["duration=30m"], ["duration=3h"]):
+        result = run_cli(sim, "vm-unblock", "uuid=" + uuid, "reason=second", *more)
+        assert result.returncode == 1 and result.stdout == ""
+        assert f"already exempt until {end}" in result.stderr
+        assert "replace=true" in result.stderr and "csguard vm-block uuid=" + uuid in (
+            result.stderr)
+        assert sim.vm_record(uuid) == before
+
+
+def test_vm_unblock_replace_true_replaces_the_exemption_and_says_so(sim):
+    uuid = sim.vms["web"]
+    ok(run_cli(sim, "vm-unblock", "uuid=" + uuid, "reason=first", "duration=2h"))
+    first = records.parse_exemption(sim.vm_record(uuid)["other_config"][records.KEY_EXEMPTION])
+    out = ok(run_cli(sim, "vm-unblock", "uuid=" + uuid, "reason=second", "duration=30m",
+                     "replace=true"))
     exemption = records.parse_exemption(
         sim.vm_record(uuid)["other_config"][records.KEY_EXEMPTION])
     assert exemption.reason == "second" and exemption.until - exemption.at == 1800
+    assert f"Replaced the exemption by {first.by} until {records.format_time(first.until)}" in out
 
 
 def test_vm_unblock_is_refused_when_an_override_forces_protection(sim, api):
@@ -271,7 +306,7 @@ def test_a_configured_override_key_forces_protection(sim, tmp_path):
     sim.modify_vm(uuid, "other_config", {"site:guard": "protect"})
     row = json.loads(ok(run_cli(sim, "vm-classify", "uuid=" + uuid, "--json", config=config)))
     assert row["class"] == "alien" and row["rule"] == "override-other-config"
-    result = run_cli(sim, "vm-unblock", "uuid=" + uuid, config=config)
+    result = run_cli(sim, "vm-unblock", "uuid=" + uuid, "reason=x", config=config)
     assert result.returncode == 1 and "stays protected" in result.stderr
 
 
@@ -304,7 +339,7 @@ def test_vm_block_in_audit_mode_removes_the_exemption_and_blocks_nothing(sim, tm
     with open(config, "w") as f:
         f.write("protection:\n  mode: audit\n")
     uuid = sim.vms["web"]
-    ok(run_cli(sim, "vm-unblock", "uuid=" + uuid, config=config))
+    ok(run_cli(sim, "vm-unblock", "uuid=" + uuid, "reason=x", config=config))
     out = ok(run_cli(sim, "vm-block", "uuid=" + uuid, config=config))
     assert "Mode is audit" in out
     record = sim.vm_record(uuid)
@@ -441,7 +476,7 @@ def test_a_pool_member_sees_and_changes_the_whole_pool():
         member = {"CSGUARD_XAPI_URL": pool.unix_url(1)}
         assert ok(run_cli(pool, "vm-list", "name-label=on-master", "--minimal",
                           env=member)) == uuid + "\n"
-        ok(run_cli(pool, "vm-unblock", "uuid=" + uuid, env=member))
+        ok(run_cli(pool, "vm-unblock", "uuid=" + uuid, "reason=x", env=member))
         assert pool.vm_record(uuid)["blocked_operations"] == {}
 
 

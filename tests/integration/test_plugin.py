@@ -107,7 +107,7 @@ def test_a_non_ascii_reason_and_name_pass_through_the_bare_environment(api, sim)
 
 def test_vm_block_protects_again(api, sim):
     uuid = sim.vms["web"]
-    call(api, sim, "vm-unblock", uuid=uuid)
+    call(api, sim, "vm-unblock", uuid=uuid, reason="x")
     result = json.loads(call(api, sim, "vm-block", uuid=uuid))
     assert result["exemption-removed"] is True
     assert result["blocked"] == ["clean_shutdown", "destroy", "hard_shutdown", "shutdown"]
@@ -159,7 +159,7 @@ def test_forced_protection_fails_and_changes_nothing(api, sim):
     sim.modify_vm(uuid, "tags", ["csguard-protect"])
     protect(sim, uuid)
     before = sim.vm_record(uuid)
-    details = failure(api, sim, "vm-unblock", uuid=uuid)
+    details = failure(api, sim, "vm-unblock", uuid=uuid, reason="x")
     assert details[0] == "CSGUARD_FORCED_PROTECTION"
     assert details[2:] == [uuid, "override-tag"]
     assert sim.vm_record(uuid) == before

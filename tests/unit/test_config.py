@@ -22,6 +22,7 @@ OPTIONS = [
     "overrides.protect.uuids", "overrides.protect.tag",
     "overrides.allow.uuids", "overrides.allow.tag", "overrides.other_config_key",
     "protection.mode", "protection.block_operations", "protection.clear_halted_affinity",
+    "exemptions.default_duration",
     "xapi.url", "xapi.credentials_file", "xapi.call_timeout",
     "state_dir", "log_level",
 ]
@@ -37,6 +38,7 @@ def test_defaults():
     assert cfg.block_operations == ("clean_shutdown", "hard_shutdown", "shutdown", "destroy")
     assert cfg.mode == "enforce"
     assert cfg.clear_halted_affinity is True
+    assert cfg.exemption_default_duration == 4 * 3600
     assert cfg.xapi_url == "unix:///var/lib/xcp/xapi"
     assert cfg.credentials_file is None
     assert cfg.call_timeout == 30.0
@@ -123,11 +125,25 @@ def test_the_shipped_file_lists_every_option_with_a_comment():
     ("xapi: {call_timeout: 5}", "call_timeout", 5.0),
     ("xapi: {call_timeout: 0.5}", "call_timeout", 0.5),
     ("state_dir: /run/csguard", "state_dir", "/run/csguard"),
+    ("exemptions: {default_duration: 30m}", "exemption_default_duration", 1800.0),
+    ("exemptions: {default_duration: 1d2h}", "exemption_default_duration", 93600.0),
+    ("exemptions: {default_duration: 366d}", "exemption_default_duration", 366 * 86400.0),
     ("log_level: debug", "log_level", "debug"),
     ("log_level: error", "log_level", "error"),
 ])
 def test_option_values(text, field, value):
     assert getattr(parse(text), field) == value
+
+
+@pytest.mark.parametrize("value, problem", [
+    ("''", "is not a duration"), ("4 h", "is not a duration"), ("'4'", "is not a duration"),
+    ("0s", "every exemption ends"), ("367d", "every exemption ends"),
+    ("null", "must be a duration"), ("3600", "must be a duration"),
+])
+def test_the_default_exemption_duration_is_finite(value, problem):
+    with pytest.raises(ConfigError) as error:
+        parse(f"exemptions:\n  default_duration: {value}\n")
+    assert "exemptions.default_duration" in str(error.value) and problem in str(error.value)
 
 
 def test_name_patterns_are_compiled():

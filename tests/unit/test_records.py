@@ -39,6 +39,7 @@ def test_blocked_reason_is_ours_and_says_how_to_unblock_this_vm():
     assert reason.startswith("csguard: ")
     assert records.is_ours(reason)
     assert f"csguard vm-unblock uuid={UUID} reason=" in reason
+    assert " duration=" in reason.split("vm-unblock", 1)[1]
     assert "CloudStack" in reason
 
 

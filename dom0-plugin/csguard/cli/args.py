@@ -4,19 +4,15 @@ refused command changes nothing."""
 import collections
 import re
 
-from csguard import classify
+from csguard import classify, options
 from csguard.cli.xe import CONTROL
 from csguard.outcome import BAD_ARGUMENT, CommandError
 from csguard.records import show
 
 MAX_REASON = 500
-MAX_DURATION = 366 * 86400
 
 UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
                   r"[0-9a-fA-F]{12}")
-_DURATION_PART = re.compile(r"([0-9]{1,6})([smhdw])")
-_UNITS = collections.OrderedDict([("w", 604800), ("d", 86400), ("h", 3600), ("m", 60),
-                                  ("s", 1)])
 KINDS = (classify.ALIEN, classify.CLOUDSTACK, classify.EXEMPT, classify.IGNORED)
 _BOOLEANS = {"true": True, "false": False}
 
@@ -72,20 +68,15 @@ def parse_bool(value, key):
 
 def parse_duration(value):
     """Seconds in "30m", "2h", "1d", "1h30m", "1w" (units s, m, h, d, w)."""
-    parts = _DURATION_PART.findall(value)
-    if not value or "".join(n + u for n, u in parts) != value:
-        raise CommandError(BAD_ARGUMENT, f"duration={show(value)} is not a duration: use a "
-                           "number and a unit (s, m, h, d, w), e.g. 30m, 2h, 1d, 1h30m")
-    seconds = sum(int(n) * _UNITS[u] for n, u in parts)
-    if not 0 < seconds <= MAX_DURATION:
-        raise CommandError(BAD_ARGUMENT, f"duration={show(value)} must be more than 0 and "
-                           "at most 366d; leave duration out for an exemption without end")
-    return seconds
+    try:
+        return options.duration(value)
+    except options.Invalid as e:
+        raise CommandError(BAD_ARGUMENT, f"duration={e.problem}") from None
 
 
 def format_duration(seconds):
     seconds, text = int(seconds), ""
-    for unit, size in _UNITS.items():
+    for unit, size in options.DURATION_UNITS.items():
         if seconds >= size:
             text += f"{seconds // size}{unit}"
             seconds %= size
@@ -94,7 +85,8 @@ def format_duration(seconds):
 
 def parse_reason(value):
     if not value.strip():
-        raise CommandError(BAD_ARGUMENT, "reason= is empty: say why, or leave reason out")
+        raise CommandError(BAD_ARGUMENT, "reason= is empty: say why (it is recorded on the "
+                           "VM and in the audit message)")
     if len(value) > MAX_REASON or CONTROL.search(value):
         raise CommandError(BAD_ARGUMENT, f"reason= must be one line of at most {MAX_REASON} "
                            "printable characters")

@@ -37,8 +37,9 @@ COMMANDS = (
         (("--minimal", "only the first field, comma-separated, as xe --minimal"), _JSON),
         "list VMs with csguard's verdict", True),
     Command("vm-unblock", vm_unblock, _VM + (
-        ("reason", "why (recorded on the VM and in the audit message)"),
-        ("duration", "how long, e.g. 30m, 2h, 1d (default: until vm-block)")),
+        ("reason", "why (required; recorded on the VM and in the audit message)"),
+        ("duration", "how long, e.g. 30m, 2h, 1d (default: exemptions.default_duration)"),
+        ("replace", "true: replace a running exemption (its end changes)")),
         (_JSON,), "exempt a VM and remove csguard's blocks", True),
     Command("vm-block", vm_block, _VM, (_JSON,),
             "end a VM's exemption and protect it now", True),

@@ -5,10 +5,11 @@ exempt, never unprotected without a record."""
 import collections
 
 from csguard import classify, plan, plan_affinity, records
-from csguard.cli.args import format_duration, parse_duration, parse_reason
+from csguard.cli.args import format_duration, parse_bool, parse_duration, parse_reason
 from csguard.cli.listing import resolve_vm, vm_name
 from csguard.cli.xe import printable_lines
 from csguard.outcome import (
+    ALREADY_EXEMPT,
     BAD_ARGUMENT,
     FORCED_PROTECTION,
     NOT_ALIEN,
@@ -27,13 +28,28 @@ def vm_unblock(args, ctx):
     """Records the exemption on the VM (who, when, why, until) first, then removes
     csguard's blocks and no one else's, then leaves an audit message: the VM is
     never unblocked without a record, and a failure in between leaves it protected
-    or exempt. With duration=, the daemon protects the VM again when it ends."""
-    reason = parse_reason(args.values["reason"]) if "reason" in args.values else (
-        "no reason given")
-    duration = parse_duration(args.values["duration"]) if "duration" in args.values else None
+    or exempt. Every exemption ends (duration=, else exemptions.default_duration):
+    the daemon protects the VM again then. A running exemption is never lengthened
+    or shortened unless replace=true says so."""
     ref, vm = resolve_vm(args, ctx)
+    duration = (parse_duration(args.values["duration"]) if "duration" in args.values
+                else ctx.config.exemption_default_duration)
+    replace = parse_bool(args.values.get("replace", "false"), "replace")
+    if "reason" not in args.values:
+        raise CommandError(BAD_ARGUMENT, "missing argument: reason=<why> (recorded on the VM "
+                           "and in the audit message)")
+    reason = parse_reason(args.values["reason"])
     now = ctx.now()
-    until = None if duration is None else now + duration
+    current = _running_exemption(vm, now)
+    if current is not None and not replace:
+        raise CommandError(ALREADY_EXEMPT, (
+            f"VM {vm['uuid']} ({vm_name(vm)}) is already exempt until "
+            f"{_end(current)} (by {current.by}: {current.reason}). An exemption is never "
+            "lengthened or shortened silently: to replace it run csguard vm-unblock "
+            f"uuid={vm['uuid']} reason=<why> duration=<how long> replace=true, or end it "
+            f"with csguard vm-block uuid={vm['uuid']}. Nothing was changed."),
+            vm["uuid"], _end(current))
+    until = now + duration
     exemption = records.Exemption(ctx.who, now, until, reason)
     try:
         record = records.format_exemption(exemption)
@@ -60,15 +76,15 @@ def vm_unblock(args, ctx):
                                                            ctx.xapi.hosts())]
     made = _apply(ctx, ref, vm, writes + affinity)
     restored = [w.value for w in made if w.call == plan.RESTORE_AFFINITY and w.key]
-    if until is None:
-        until_text = "indefinitely"
-    else:
-        until_text = f"until {records.format_time(until)} ({format_duration(duration)})"
+    until_text = f"until {records.format_time(until)} ({format_duration(duration)})"
     audit = _audit(ctx, vm, f"VM {vm_name(vm)} unblocked by {exemption.by} {until_text}: "
                             f"{reason}")
     lines = [(f"VM {vm['uuid']} ({vm_name(vm)}): exemption recorded by {exemption.by} "
               f"{until_text}: {reason}."),
              f"Removed csguard's blocks: {', '.join(ours) or 'none were set'}."]
+    if current is not None:
+        lines.append(f"Replaced the exemption by {current.by} until {_end(current)}: "
+                     f"{current.reason}.")
     if theirs:
         lines.append(f"Kept blocks set by others: {', '.join(theirs)}.")
     if restored:
@@ -77,8 +93,7 @@ def vm_unblock(args, ctx):
         lines.append(f"Removed {records.KEY_AFFINITY}; its affinity was not restored "
                      f"(record {records.show(affinity[0].value)}: no such host, or the "
                      "affinity was set since).")
-    if until is not None:
-        lines.append("The csguard daemon protects it again when the exemption ends.")
+    lines.append("The csguard daemon protects it again when the exemption ends.")
     lines.append(f"To protect it now: csguard vm-block uuid={vm['uuid']}")
     if audit is not None:
         lines.append(f"Warning: the audit message {MESSAGE_UNBLOCKED} could not be created "
@@ -86,11 +101,29 @@ def vm_unblock(args, ctx):
     data = collections.OrderedDict([
         ("uuid", vm["uuid"]), ("name-label", vm.get("name_label", "")),
         ("exempt-by", exemption.by), ("exempt-at", records.format_time(now)),
-        ("exempt-until", "indefinite" if until is None else records.format_time(until)),
-        ("exempt-reason", reason), ("removed", ours), ("kept", theirs),
+        ("exempt-until", records.format_time(until)),
+        ("exempt-reason", reason),
+        ("replaced-until", None if current is None else _end(current)),
+        ("removed", ours), ("kept", theirs),
         ("affinity-restored", restored[0] if restored else None),
         ("audit-message-error", audit)])
     return Result(data, printable_lines(lines), 0 if audit is None else 1)
+
+
+def _running_exemption(vm, now):
+    """The VM's valid exemption that has not run out yet, or None."""
+    text = (vm.get("other_config") or {}).get(records.KEY_EXEMPTION)
+    try:
+        exemption = records.parse_exemption(text)
+    except ValueError:
+        return None
+    if exemption.until is not None and exemption.until <= now:
+        return None
+    return exemption
+
+
+def _end(exemption):
+    return "indefinitely" if exemption.until is None else records.format_time(exemption.until)
 
 
 def _audit(ctx, vm, body):
