@@ -4,13 +4,20 @@ Builds the initial pool (one pool object, N hosts each with its control domain,
 a local SR and a network), and offers the data helpers the tests use to seed
 VMs, messages and tasks without going through XAPI's checks.
 """
+import calendar
 import itertools
+import time
 
 from . import schema
 from .db import Database, new_uuid
 from .lifecycle import Lifecycle, random_mac, refresh_allowed_operations
 from .sessions import Sessions
 from .wire import NULL_REF, ApiError, datetime_value, encode
+
+COMPLETED_TASK_TIMEOUT = 65 * 60.0
+PENDING_TASK_TIMEOUT = 24 * 3600.0
+MAX_TASKS = 200
+TASK_GC_INTERVAL = 30.0
 
 MESSAGE_CLASSES = {"VM": "VM", "Host": "host", "SR": "SR", "Pool": "pool", "VDI": "VDI",
                    "VMPP": None, "VMSS": None, "PVS_proxy": None, "Certificate": None}
@@ -210,6 +217,33 @@ class Pool:
             else:
                 changes.update(status="failure", error_info=list(error.description))
             self.db.update("task", task, changes)
+
+    def gc_tasks(self, now=None):
+        """One pass of ``db_gc_util.ml`` timeout_tasks (xapi runs it every 30 s): completed
+        tasks finished over 65 minutes ago go, pending ones created over 24 hours ago
+        (``xapi_globs.ml`` completed_task_timeout, pending_task_timeout), then the
+        oldest completed ones beyond ``max_tasks`` (200). Returns the refs removed."""
+        now = time.time() if now is None else now
+        with self.db.lock:
+            completed, young = [], []
+            for ref, row in self.db.tables["task"].items():
+                task = row.record
+                if task["status"] in ("pending", "cancelling"):
+                    if _epoch(task["created"]) >= now - PENDING_TASK_TIMEOUT:
+                        young.append(ref)
+                elif _epoch(task["finished"]) >= now - COMPLETED_TASK_TIMEOUT:
+                    completed.append((_epoch(task["finished"]), ref))
+            completed.sort()
+            overflow = max(0, len(completed) + len(young) - MAX_TASKS)
+            keep = set(young) | {ref for _finished, ref in completed[overflow:]}
+            doomed = [ref for ref in self.db.tables["task"] if ref not in keep]
+            for ref in doomed:
+                self.db.delete("task", ref)
+            return doomed
+
+
+def _epoch(value):
+    return calendar.timegm(time.strptime(value.value, "%Y%m%dT%H:%M:%SZ"))
 
 
 def _task_result(value):

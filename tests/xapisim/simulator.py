@@ -14,7 +14,7 @@ import xmlrpc.client
 from . import schema, wire
 from .api import Api
 from .controls import Faults
-from .pool import Pool
+from .pool import TASK_GC_INTERVAL, Pool
 from .server import Endpoint
 from .wire import ApiError
 
@@ -24,7 +24,8 @@ MASTER_CHANGE_DOWN_FOR = 0.5
 CONTROLS = ("create_vm", "seed_vms", "vm_record", "modify_vm", "modify_object",
             "kill_sessions", "stall", "drop_connection", "latency", "fail_once", "write_once",
             "restart", "set_master", "set_master_in_place", "call_counts", "reset_call_counts",
-            "vm_appeared_at", "blocked_op_set_at", "kill_domain", "set_host_live", "info")
+            "vm_appeared_at", "blocked_op_set_at", "kill_domain", "set_host_live", "gc_tasks",
+            "info")
 
 
 def short_workdir():
@@ -83,7 +84,14 @@ class Simulator:
             self._close()
             raise
         self.running = True
+        self._gc_stop = threading.Event()
+        threading.Thread(target=self._gc_loop, args=(self._gc_stop,), name="xapisim-gc",
+                         daemon=True).start()
         return self
+
+    def _gc_loop(self, stop):
+        while not stop.wait(TASK_GC_INTERVAL):
+            self.pool.gc_tasks()
 
     def _open_tcp(self, i):
         address = self.host_address(i)
@@ -105,6 +113,8 @@ class Simulator:
             closer.join()
         self._endpoints = []
         self.pool.sessions.destroy_all()
+        if self.running:
+            self._gc_stop.set()
         self.running = False
 
     def stop(self):
@@ -292,6 +302,11 @@ class Simulator:
         """Host i's agent stops (or resumes) heartbeating: VM.power_state_reset of a
         VM resident there is then allowed instead of failing with HOST_IS_LIVE."""
         self.pool.set_host_live(i, live)
+
+    def gc_tasks(self, advance=0.0):
+        """Run xapi's task GC pass now, as if ``advance`` seconds had passed (it also
+        runs every 30 s by itself); returns the task refs it removed."""
+        return self.pool.gc_tasks(time.time() + float(advance))
 
     def _plugin_env(self, i):
         return {"XAPISIM_SOCKET": self.socket_path(i)}
