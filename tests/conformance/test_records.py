@@ -123,3 +123,18 @@ def test_get_all_records_of_other_classes(x, sim):
     assert set(x.host.get_all_records()) == set(sim.host_refs)
     assert len(x.SR.get_all_records()) == 1
     assert len(x.network.get_all_records()) == 1
+
+
+def test_affinity_is_a_plain_setter_that_blocked_operations_do_not_stop(sim, x):
+    """xen-api ocaml/idl/datamodel_vm.ml: field "affinity" (Ref _host, read-write,
+    writer_roles _R_VM_POWER_ADMIN), "a hint to the start call"; its generated
+    VM.set_affinity checks no vm_operation, so blocking every operation leaves it
+    settable, to a host or to OpaqueRef:NULL."""
+    blocked = {op: "csguard: protected" for op in (
+        "clean_shutdown", "hard_shutdown", "shutdown", "destroy", "start", "start_on")}
+    vm, _ = sim.create_vm("homed", power_state="Halted", affinity=0,
+                          blocked_operations=blocked)
+    x.VM.set_affinity(vm, "OpaqueRef:NULL")
+    assert x.VM.get_affinity(vm) == "OpaqueRef:NULL"
+    x.VM.set_affinity(vm, sim.host_refs[0])
+    assert x.VM.get_record(vm)["affinity"] == sim.host_refs[0]
