@@ -1,11 +1,12 @@
 # One command each: `make test` (the whole suite, what CI runs), `make demo`, `make dev`.
 # Both set up what they need first: a tools venv with tox, and the pyenv Pythons
-# (3.6 = dom0's Python, 3.13 = the newest) on PATH for tox.
+# (3.6 = dom0's Python, 3.13 = the newest, 3.11 = XenServer 9's) on PATH for tox.
 SHELL := /bin/bash
 PYENV_ROOT ?= $(shell pyenv root 2>/dev/null || echo $$HOME/.pyenv)
 PY36_BIN := $(firstword $(wildcard $(PYENV_ROOT)/versions/3.6*/bin))
 PY313_BIN := $(firstword $(wildcard $(PYENV_ROOT)/versions/3.13*/bin))
-TOX_PATH := $(PY36_BIN):$(PY313_BIN):$(PATH)
+PY311_BIN := $(firstword $(wildcard $(PYENV_ROOT)/versions/3.11*/bin))
+TOX_PATH := $(PY36_BIN):$(PY313_BIN):$(PY311_BIN):$(PATH)
 TOOLS := .venv-tools
 TOX := PATH=$(TOX_PATH) $(TOOLS)/bin/tox
 
@@ -18,7 +19,8 @@ $(TOOLS)/bin/tox:
 test: $(TOOLS)/bin/tox
 	@test -x "$(PY36_BIN)/python3.6" || { echo "Python 3.6 not found under $(PYENV_ROOT)/versions (pyenv install 3.6.15)"; exit 1; }
 	@test -x "$(PY313_BIN)/python3.13" || { echo "Python 3.13 not found under $(PYENV_ROOT)/versions (pyenv install 3.13.0)"; exit 1; }
-	$(TOX) -e py36,py313,lint
+	@test -x "$(PY311_BIN)/python3.11" || { echo "Python 3.11 not found under $(PYENV_ROOT)/versions (pyenv install 3.11.7)"; exit 1; }
+	$(TOX) -e py36,py313,xs9,lint
 
 lint: $(TOOLS)/bin/tox
 	$(TOX) -e lint

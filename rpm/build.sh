@@ -56,7 +56,8 @@ find "$src/lib" -name '*.py[co]' -delete
   || fail "vendoring the dependencies failed (see above)"
 mv "$src/lib/licenses" "$src/licenses"
 cp "$repo/LICENSE" "$src/licenses/LICENSE"
-"$python" "$repo/rpm/plugin.py" "$repo/xapi-hooks/csguard" --library /usr/lib/csguard \
+"$python" "$repo/rpm/plugin.py" "$repo/xapi-hooks/csguard" --python "/usr/bin/python3 -I" \
+  --library /usr/lib/csguard \
   --config /etc/csguard/csguard.yaml --xapi-url unix:///var/lib/xcp/xapi >"$src/xapi-plugin" \
   || fail "writing the host plugin failed (see above)"
 cp "$repo/rpm/csguard.yaml" "$repo/rpm/csguard.service" "$src/"

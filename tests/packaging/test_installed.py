@@ -98,7 +98,7 @@ def test_installed_plugin_answers_through_host_call_plugin(host):
 def test_the_installed_plugin_carries_the_install_paths(payload_root):
     with open(os.path.join(payload_root, PLUGIN[1:])) as plugin:
         text = plugin.read()
-    assert text.startswith("#!/usr/bin/env python3\n")
+    assert text.startswith("#!/usr/bin/python3 -I\n")
     for line in ('LIBRARY = "/usr/lib/csguard"', 'CONFIG = "/etc/csguard/csguard.yaml"',
                  'XAPI_URL = "unix:///var/lib/xcp/xapi"'):
         assert line + "\n" in text

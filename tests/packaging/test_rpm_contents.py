@@ -175,3 +175,14 @@ def test_provides_nothing_but_itself(rpm_path):
     provides = query(rpm_path, "--provides").splitlines()
     assert provides == [f"csguard = {__version__}-1"], \
         "the vendored packages must not be offered to other packages"
+
+
+def test_the_plugin_and_the_command_start_dom0s_python3_isolated(payload_root):
+    """XAPI execs the plugin file itself with PATH alone: its interpreter line names
+    dom0's python3 (3.6 on XenServer 8 / XCP-ng 8.3, 3.11+ on XenServer 9 / XCP-ng 9)
+    by its path, isolated (-I) like the command, never through `env`."""
+    lines = {}
+    for path in ("etc/xapi.d/plugins/csguard", "usr/bin/csguard"):
+        with open(os.path.join(payload_root, path)) as f:
+            lines[path] = f.readline().rstrip("\n")
+    assert set(lines.values()) == {"#!/usr/bin/python3 -I"}, lines
