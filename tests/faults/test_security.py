@@ -3,8 +3,8 @@ password leaks into its logs, status output or XAPI messages.
 
 Who can unblock: root in dom0 through the CLI (the exemption names the sudo user,
 tests/integration/test_cli.py), and through the host plugin any XAPI session allowed
-to call host.call_plugin (pool-admin; XAPI checks the role, the simulator has no
-RBAC), recorded under the session's user name. Modes of the installed files (config
+to call host.call_plugin (pool-admin; XAPI checks the role, and so does the
+simulator: tests/conformance/test_rbac.py), recorded under the session's user name. Modes of the installed files (config
 0640, state directory 0750, unit 0644) are tests/packaging/test_rpm_contents.py's;
 the unit's UMask=0027 and empty CapabilityBoundingSet are tests/packaging/test_unit.py's.
 """

@@ -6,7 +6,7 @@ Map keys of enum type are checked (an unknown ``blocked_operations`` key fails a
 XAPI's unmarshalling fails); ``add_to_`` an existing key is MAP_DUPLICATE_KEY
 (``database/db_cache_types.ml`` add_to_map).
 """
-from . import schema
+from . import rbac, schema
 from .lifecycle import refresh_allowed_operations
 from .wire import ApiError
 
@@ -55,8 +55,11 @@ class Accessors:
 
     def _setter(self, cls, field):
         def set_field(call, ref, value):
-            self.db.get(cls, ref)
-            self.write(cls, ref, {field: self.coerce(cls, field, value)})
+            current = self.db.get(cls, ref)[field]
+            value = self.coerce(cls, field, value)
+            if (cls, field) == ("VM", "other_config"):
+                rbac.check(call.session, rbac.other_config_keys_needed(current, value))
+            self.write(cls, ref, {field: value})
             return ""
         return set_field
 

@@ -11,7 +11,7 @@ except login, which records the member as the session's host.
 import threading
 import time
 
-from . import events, schema
+from . import events, rbac, schema
 from .accessors import Accessors
 from .db import new_uuid
 from .lifecycle import assert_operation_valid
@@ -47,6 +47,7 @@ class Api(Accessors):
         self.db = pool.db
         self.config = config       # password, plugins_dir, auth_failure_delay
         self.methods = {}
+        self.users = {}            # name -> (password, role): external users, over TCP
         self._register_generic()
         self._register_specific()
 
@@ -66,6 +67,8 @@ class Api(Accessors):
         if method.session:
             call.session = self.pool.sessions.check(params[0])
             args = params[1:]
+            rbac.check(call.session, rbac.needed(name[len("Async."):] if asynchronous
+                                                 else name, args))
         if asynchronous:
             return self._start_async(call, name, method, args)
         return self._run(call, method, args)
@@ -186,12 +189,20 @@ class Api(Accessors):
             if pool.master_ref() != host_ref:
                 raise ApiError("HOST_IS_SLAVE",
                                self.db.get("host", pool.master_ref())["address"])
+            named = self.users.get(user)
+            if named is not None:
+                if password != named[0]:
+                    self._authentication_failed(user)
+                return pool.sessions.login(host_ref, user, str(originator),
+                                           role=named[1]).ref
             wanted = self.config["password"]
             if wanted is not None and (user != "root" or password != wanted):
-                time.sleep(self.config["auth_failure_delay"])
-                raise ApiError("SESSION_AUTHENTICATION_FAILED", user,
-                               "Authentication failure")
+                self._authentication_failed(user)
         return pool.sessions.login(host_ref, user, str(originator)).ref
+
+    def _authentication_failed(self, user):
+        time.sleep(self.config["auth_failure_delay"])
+        raise ApiError("SESSION_AUTHENTICATION_FAILED", user, "Authentication failure")
 
     def logout(self, call):
         self.pool.sessions.destroy(call.session.ref)

@@ -23,13 +23,15 @@ class Session:
         "originator",
         "pool",
         "ref",
+        "role",
         "user",
         "uuid",
     )
 
-    def __init__(self, host, user, originator, local_superuser, pool=False):
+    def __init__(self, host, user, originator, local_superuser, pool=False, role=None):
         self.ref = new_ref()
         self.pool = pool
+        self.role = role           # None: the local superuser, RBAC does not apply
         self.uuid = new_uuid()
         self.host = host
         self.user = user
@@ -56,9 +58,10 @@ class Sessions:
         self.db = db
         self.by_ref = {}
 
-    def login(self, host, user, originator, local_superuser=True, pool=False):
+    def login(self, host, user, originator, local_superuser=True, pool=False, role=None):
         with self.db.lock:
-            session = Session(host, user, originator, local_superuser, pool)
+            session = Session(host, user, originator, local_superuser and role is None, pool,
+                              role)
             self.by_ref[session.ref] = session
             self._trim(originator)
             return session

@@ -11,7 +11,7 @@ import threading
 import time
 import xmlrpc.client
 
-from . import schema, wire
+from . import rbac, schema, wire
 from .api import Api
 from .controls import Faults
 from .pool import TASK_GC_INTERVAL, Pool
@@ -24,7 +24,7 @@ MASTER_CHANGE_DOWN_FOR = 0.5
 CONTROLS = ("create_vm", "seed_vms", "vm_record", "modify_vm", "modify_object",
             "kill_sessions", "stall", "drop_connection", "latency", "fail_once", "write_once",
             "restart", "set_master", "set_master_in_place", "call_counts", "reset_call_counts",
-            "vm_appeared_at", "blocked_op_set_at", "kill_domain", "set_host_live", "gc_tasks",
+            "vm_appeared_at", "blocked_op_set_at", "kill_domain", "set_host_live", "gc_tasks", "add_user",
             "info")
 
 
@@ -302,6 +302,14 @@ class Simulator:
         """Host i's agent stops (or resumes) heartbeating: VM.power_state_reset of a
         VM resident there is then allowed instead of failing with HOST_IS_LIVE."""
         self.pool.set_host_live(i, live)
+
+    def add_user(self, name, role, password=""):
+        """An external (directory) user with one RBAC role, who logs in over TCP with
+        ``password``: its sessions are not the local superuser's, so every call is
+        checked against ``role`` (xapisim.rbac.ROLES)."""
+        if role not in rbac.ROLES:
+            raise ValueError(f"role {role!r} is not one of {', '.join(rbac.ROLES)}")
+        self.api.users[name] = (password, role)
 
     def gc_tasks(self, advance=0.0):
         """Run xapi's task GC pass now, as if ``advance`` seconds had passed (it also
