@@ -33,6 +33,9 @@ clean:
 VENV ?= .venv
 $(VENV)/.installed: rpm/requirements.txt
 	python3 -m venv $(VENV)
+	@# Python 3.6's own pip (18) cannot take today's wheels; 21.3.1 is the last for 3.6.
+	if $(VENV)/bin/python -c 'import sys; sys.exit(sys.version_info >= (3, 7))'; then \
+	  $(VENV)/bin/python -m pip install -q 'pip==21.3.1'; fi
 	$(VENV)/bin/pip install -q -r rpm/requirements.txt
 	touch $@
 
