@@ -11,8 +11,9 @@ Precedence, strongest first:
 2. overrides (configured uuids, tags, the other_config override key): protect makes
    the VM alien, allow makes it exempt, and protect wins over allow whatever the
    sources ("when in doubt, protect");
-3. a valid, unexpired operator exemption: exempt (an expired or malformed one is
-   ignored and the reason says so);
+3. a valid, unexpired operator exemption granted for this very VM: exempt (an
+   expired or malformed one is ignored and the reason says so; one granted for the
+   VM this one was cloned, copied or imported from counts as absent);
 4. a CloudStack name: cloudstack; 5. anything else: alien.
 
 With cloudstack.api set, CloudStack's inventory (passed in as data: anything with
@@ -76,7 +77,8 @@ def classify(vm, config, now, inventory=None):
 
     exemption_rule = None
     if records.KEY_EXEMPTION in other_config:
-        verdict, exemption_rule = _exemption(other_config[records.KEY_EXEMPTION], now, notes)
+        verdict, exemption_rule = _exemption(other_config[records.KEY_EXEMPTION],
+                                             _text(vm.get("uuid")).lower(), now, notes)
         if verdict is not None:
             return verdict
 
@@ -126,14 +128,16 @@ def _override(vm, other_config, config, notes):
     return None
 
 
-def _exemption(text, now, notes):
-    """(exempt Verdict, None) for a valid unexpired exemption, else (None, rule) with a
-    note saying why the exemption does not count."""
+def _exemption(text, uuid, now, notes):
+    """(exempt Verdict, None) for a valid unexpired exemption of the VM with this
+    uuid, else (None, rule) with a note saying why the exemption does not count."""
     try:
         exemption = records.parse_exemption(text)
     except ValueError as why:
         notes.append(f"exemption record {records.KEY_EXEMPTION} ignored: {why}")
         return None, "exemption-malformed"
+    if exemption.vm != uuid:
+        return None, None  # plan removes it: a note would change the verdict twice
     if exemption.until is not None and exemption.until <= now:
         notes.append(f"exemption by {records.show(exemption.by)} expired at "
                      f"{records.format_time(exemption.until)}")

@@ -4,13 +4,15 @@ The plan is computed from the VM's full current record every time (level-
 triggered), and a VM already in the wanted state plans nothing, so the events our
 own writes cause come back as empty plans. Only map add/remove calls are used, so a
 concurrent writer's keys are never lost, and only entries carrying our marker are
-ever changed or removed. The affinity writes that keep hosts connectable come
-from plan_affinity and follow the blocks.
+ever changed or removed. An exemption record that came with a clone, copy or
+import from the VM it was granted for is void and csguard's own, so it is removed.
+The affinity writes that keep hosts connectable come from plan_affinity and
+follow the blocks.
 """
 import collections
 
 from csguard import plan_affinity, records
-from csguard.classify import ALIEN, CLOUDSTACK, EXEMPT
+from csguard.classify import ALIEN, CLOUDSTACK, EXEMPT, IGNORED
 
 Write = collections.namedtuple("Write", "call key value")
 Write.__doc__ = """One XAPI call on the VM: call is add_to_/remove_from_ +
@@ -37,6 +39,8 @@ def plan(vm, verdict, config, now, hosts):
         writes = _protect(vm, verdict, config, now, blocked, other_config)
     elif verdict.kind in (CLOUDSTACK, EXEMPT):
         writes = _unprotect(blocked, other_config)
+    if verdict.kind != IGNORED and records.foreign_exemption(vm) is not None:
+        writes += (Write(REMOVE_OTHER, records.KEY_EXEMPTION, None),)
     return writes + tuple(Write(*w) for w in plan_affinity.plan(vm, verdict, config, hosts))
 
 
@@ -84,7 +88,7 @@ def next_expiry(vm, now):
         exemption = records.parse_exemption(text)
     except ValueError:
         return None
-    if exemption.until is None or exemption.until <= now:
+    if exemption.until is None or exemption.until <= now or records.foreign_exemption(vm):
         return None
     return exemption.until
 

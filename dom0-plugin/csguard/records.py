@@ -8,7 +8,9 @@ Four things live on a VM record:
 - the verdict record ``other_config["csguard:verdict"]``: "alien since <time>:
   <reason>", readable in XenCenter, Xen Orchestra and ``xe vm-param-list``.
 - the exemption record ``other_config["csguard:exemption"]``: an operator's decision
-  to let CloudStack act on the VM (JSON; who, when, until, why).
+  to let CloudStack act on the VM (JSON; who, when, until, why, and the uuid of the
+  VM it was granted for: clone, copy and import carry other_config to new VMs, and
+  a record on any other VM is void).
 - the affinity record ``other_config["csguard:affinity"]``: the uuid of the host
   that was a protected halted VM's affinity before csguard cleared it
   (plan_affinity), so that it can be put back.
@@ -34,7 +36,7 @@ _VERDICT_SHAPE = re.compile(
     re.DOTALL)
 UUID_SHAPE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
                          re.IGNORECASE)
-_EXEMPTION_FIELDS = ("by", "at", "until", "reason")
+_EXEMPTION_FIELDS = ("by", "at", "until", "reason", "vm")
 MAX_EXEMPTION_LENGTH = 4096
 
 
@@ -91,9 +93,9 @@ def parse_verdict(text):
     return match.group(1), since, match.group(3)
 
 
-Exemption = collections.namedtuple("Exemption", "by at until reason")
-Exemption.__doc__ = """An operator's exemption: who, when (epoch), until (epoch or None
-for indefinitely) and why."""
+Exemption = collections.namedtuple("Exemption", "by at until reason vm")
+Exemption.__doc__ = """An operator's exemption: who, when (epoch), until (epoch; None
+only in records of earlier versions), why, and the uuid of the VM it was granted for."""
 
 
 def format_exemption(exemption):
@@ -103,6 +105,7 @@ def format_exemption(exemption):
         "at": format_time(exemption.at),
         "until": None if exemption.until is None else format_time(exemption.until),
         "reason": exemption.reason,
+        "vm": exemption.vm.lower(),
     }, sort_keys=True)
     if len(text) > MAX_EXEMPTION_LENGTH:
         raise ValueError(f"the exemption record would be longer than {MAX_EXEMPTION_LENGTH} "
@@ -136,11 +139,28 @@ def parse_exemption(text):
     for name in ("by", "reason"):
         if not isinstance(data[name], str) or not data[name].strip():
             raise ValueError(f"field {name!r} must be non-empty text")
+    vm = data["vm"]
+    if not isinstance(vm, str) or not UUID_SHAPE.fullmatch(vm) or vm != vm.lower():
+        raise ValueError(f"field 'vm' must be a VM uuid in lower case, not {show(vm)}")
     at = parse_time(data["at"])
     until = None if data["until"] is None else parse_time(data["until"])
     if until is not None and until <= at:
         raise ValueError(f"it ends ({data['until']}) before it starts ({data['at']})")
-    return Exemption(data["by"], at, until, data["reason"])
+    return Exemption(data["by"], at, until, data["reason"], vm)
+
+
+def foreign_exemption(vm):
+    """The valid exemption record on vm that was granted for another VM (it came
+    with a clone, copy or import), or None."""
+    other_config = vm.get("other_config")
+    if not isinstance(other_config, dict):
+        return None
+    try:
+        exemption = parse_exemption(other_config.get(KEY_EXEMPTION))
+    except ValueError:
+        return None
+    uuid = vm.get("uuid")
+    return exemption if not isinstance(uuid, str) or exemption.vm != uuid.lower() else None
 
 
 def _no_duplicate_keys(pairs):

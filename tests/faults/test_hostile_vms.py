@@ -31,9 +31,12 @@ NAMES = [
 CLOUDSTACK_NAMES = ["i-2-5-VM", "r-7-VM", "s-1-VM", "v-2-VM", "NS-1-Vpx"]
 
 
-def _valid_exemption():
+def _valid_exemption(uuid="00000000-0000-4000-8000-000000000000"):
+    """Valid in form; granted for a VM that is not the one the tests put it on, where
+    it is void (exemptions bind to the VM they were granted for)."""
     now = time.time()
-    return records.format_exemption(records.Exemption("root", now - 60, None, "looks valid"))
+    return records.format_exemption(records.Exemption("root", now - 60, None, "looks valid",
+                                                      uuid))
 
 
 def _imitations():

@@ -155,7 +155,7 @@ def test_exemption_expiry_protects_again(sim, daemon):
     daemon.wait_until(lambda: protected(sim, uuid), what="VM protected")
     now = time.time()
     exemption = records.format_exemption(records.Exemption(
-        by="root", at=now - 1, until=now + 8, reason="migration window"))
+        by="root", at=now - 1, until=now + 8, reason="migration window", vm=uuid))
     other = dict(sim.vm_record(uuid)["other_config"], **{records.KEY_EXEMPTION: exemption})
     sim.modify_vm(ref, "other_config", other)
     daemon.wait_until(lambda: not our_entries(sim, uuid), what="blocks removed while exempt")

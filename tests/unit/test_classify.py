@@ -19,8 +19,8 @@ def vm(name="web01", **fields):
     return record
 
 
-def exemption(until=NOW + 3600, at=NOW - 60, by="root", reason="retiring it"):
-    return records.format_exemption(records.Exemption(by, at, until, reason))
+def exemption(until=NOW + 3600, at=NOW - 60, by="root", reason="retiring it", for_vm=UUID):
+    return records.format_exemption(records.Exemption(by, at, until, reason, for_vm))
 
 
 # ---- names ----
@@ -305,6 +305,21 @@ def test_an_expired_exemption_on_a_cloudstack_vm_leaves_it_cloudstack():
     verdict = classify(record, DEFAULT, NOW)
     assert (verdict.kind, verdict.rule) == (CLOUDSTACK, "cloudstack-user-vm")
     assert "expired" in verdict.reason
+
+
+OTHER_VM = "7d1c3f44-0b7e-4a8e-9f5e-2a1f0c9b8d11"
+
+
+@pytest.mark.parametrize("name", ["web01", "i-2-10-VM"])
+def test_an_exemption_granted_for_another_vm_counts_as_absent(name):
+    """Clone, copy and import carry other_config: the copy is born with the record."""
+    record = vm(name, other_config={records.KEY_EXEMPTION: exemption(for_vm=OTHER_VM)})
+    assert classify(record, DEFAULT, NOW) == classify(vm(name), DEFAULT, NOW)
+
+
+def test_an_exemption_binds_to_the_uuid_whatever_its_case():
+    record = vm("web01", uuid=UUID.upper(), other_config={records.KEY_EXEMPTION: exemption()})
+    assert classify(record, DEFAULT, NOW).kind == EXEMPT
 
 
 MALFORMED_EXEMPTIONS = [

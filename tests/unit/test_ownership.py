@@ -60,7 +60,7 @@ def test_other_names_stay_aliens_and_name_rules_apply_without_the_api():
 def test_overrides_and_exemptions_still_come_first():
     protect = vm("i-2-10-VM", tags=["csguard-protect"])
     assert classify(protect, API, NOW, INVENTORY).kind == ALIEN
-    exemption = records.format_exemption(records.Exemption("root", NOW - 5, None, "test"))
+    exemption = records.format_exemption(records.Exemption("root", NOW - 5, None, "test", UUID))
     exempt = vm("i-2-11-VM", other_config={records.KEY_EXEMPTION: exemption})
     assert classify(exempt, API, NOW, INVENTORY).kind == EXEMPT
 

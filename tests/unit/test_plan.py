@@ -142,7 +142,7 @@ def test_the_record_keeps_its_since_when_the_reason_changes():
     "true", "", "alien since yesterday: x", "alien since 2026-02-30T00:00:00Z: x",
     records.format_verdict(EXEMPT, NOW - 3600, "was exempt"),
     records.format_verdict(CLOUDSTACK, NOW - 3600, "was CloudStack's"),
-    records.format_exemption(records.Exemption("root", NOW, None, "x")),
+    records.format_exemption(records.Exemption("root", NOW, None, "x", UUID)),
 ])
 def test_a_record_that_is_not_an_alien_record_is_replaced_with_since_now(previous):
     record = vm(blocked={op: OURS for op in DEFAULT_OPS},
@@ -254,10 +254,13 @@ SCENARIO_OTHER_CONFIG = [
     {records.KEY_VERDICT: "alien since 2026-11-25T03:00:00Z: old"},
     {records.KEY_VERDICT: "junk"},
     {records.KEY_EXEMPTION: records.format_exemption(
-        records.Exemption("root", NOW - 60, NOW + 60, "brief"))},
+        records.Exemption("root", NOW - 60, NOW + 60, "brief", UUID))},
     {records.KEY_EXEMPTION: records.format_exemption(
-        records.Exemption("root", NOW - 7200, NOW - 3600, "expired"))},
+        records.Exemption("root", NOW - 7200, NOW - 3600, "expired", UUID))},
     {records.KEY_EXEMPTION: "allow"},
+    {records.KEY_EXEMPTION: records.format_exemption(records.Exemption(
+        "root", NOW - 60, NOW + 60, "of the VM this one was cloned from",
+        "7d1c3f44-0b7e-4a8e-9f5e-2a1f0c9b8d11"))},
     {"csguard:override": "protect"},
     {"csguard:override": "allow", records.KEY_VERDICT: "alien since 2026-11-25T03:00:00Z: x"},
 ]
@@ -293,11 +296,23 @@ def test_replanning_after_applying_the_plan_gives_nothing(cfg, name):
             assert after == record
 
 
+@pytest.mark.parametrize("name", ["web01", "i-2-10-VM"])
+def test_an_exemption_record_copied_from_another_vm_is_removed(name):
+    copied = records.format_exemption(records.Exemption(
+        "root", NOW - 60, NOW + 3600, "x", "7d1c3f44-0b7e-4a8e-9f5e-2a1f0c9b8d11"))
+    record = vm(name, other_config={records.KEY_EXEMPTION: copied, "keep": "me"})
+    after = apply(record, plan(record, classify(record, DEFAULT, NOW), DEFAULT, NOW, HOSTS))
+    assert records.KEY_EXEMPTION not in after["other_config"]
+    assert after["other_config"]["keep"] == "me"
+    template = vm(name, other_config={records.KEY_EXEMPTION: copied}, is_a_template=True)
+    assert plan(template, classify(template, DEFAULT, NOW), DEFAULT, NOW, HOSTS) == ()
+
+
 # ---- exemption expiry (the daemon's timer) ----
 
 def exempted(until, at=NOW - 60):
     return vm(other_config={records.KEY_EXEMPTION: records.format_exemption(
-        records.Exemption("root", at, until, "why"))})
+        records.Exemption("root", at, until, "why", UUID))})
 
 
 @pytest.mark.parametrize("record, expiry", [

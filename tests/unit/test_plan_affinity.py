@@ -191,7 +191,7 @@ def test_protect_then_release_gives_the_original_affinity_back():
     protected = apply(record, plan(record, ALIEN_VERDICT, DEFAULT, NOW, HOSTS))
     released = dict(protected, other_config=dict(protected["other_config"], **{
         records.KEY_EXEMPTION: records.format_exemption(
-            records.Exemption("root", NOW, None, "decommission"))}))
+            records.Exemption("root", NOW, None, "decommission", UUID))}))
     verdict = classify(released, DEFAULT, NOW)
     assert verdict.kind == EXEMPT
     after = apply(released, plan(released, verdict, DEFAULT, NOW, HOSTS))

@@ -253,9 +253,9 @@ def test_an_allowed_vm_is_not_questioned_by_name():
 
 # --- exemptions --------------------------------------------------------------------
 
-def _exemption(until):
+def _exemption(until, n=1):
     return {records.KEY_EXEMPTION: records.format_exemption(
-        records.Exemption("alice", NOW - 60, until, "maintenance"))}
+        records.Exemption("alice", NOW - 60, until, "maintenance", vm("", n)[1]["uuid"]))}
 
 
 def test_exempted_aliens_are_warned_about():

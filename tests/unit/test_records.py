@@ -93,9 +93,9 @@ def test_parse_verdict_returns_none_for_anything_else(text):
 
 
 @pytest.mark.parametrize("exemption", [
-    records.Exemption("root", 1795579805.0, None, "decommissioning"),
-    records.Exemption("alice@pool", 1795579805.0, 1795583405.0, "move to CloudStack"),
-    records.Exemption("\u00e9ve", 0.0, 1.0, "reason with \"quotes\" and\nnewline"),
+    records.Exemption("root", 1795579805.0, None, "decommissioning", UUID),
+    records.Exemption("alice@pool", 1795579805.0, 1795583405.0, "move to CloudStack", UUID),
+    records.Exemption("\u00e9ve", 0.0, 1.0, "reason with \"quotes\" and\nnewline", UUID),
 ])
 def test_exemption_round_trips(exemption):
     text = records.format_exemption(exemption)
@@ -105,18 +105,20 @@ def test_exemption_round_trips(exemption):
 
 def test_an_exemption_too_long_to_parse_back_is_refused_when_written():
     with pytest.raises(ValueError) as error:
-        records.format_exemption(records.Exemption("root", 0.0, None, "why" * 2000))
+        records.format_exemption(records.Exemption("root", 0.0, None, "why" * 2000, UUID))
     assert "shorter reason" in str(error.value)
 
 
 def test_exemption_is_readable_json():
-    text = records.format_exemption(records.Exemption("root", 1795579805.0, None, "why"))
+    text = records.format_exemption(records.Exemption("root", 1795579805.0, None, "why",
+                                                      UUID.upper()))
     assert json.loads(text) == {"by": "root", "at": "2026-11-25T04:10:05Z", "until": None,
-                                "reason": "why"}
+                                "reason": "why", "vm": UUID}
 
 
 def _exemption_json(**changes):
-    data = {"by": "root", "at": "2026-11-25T04:10:05Z", "until": None, "reason": "why"}
+    data = {"by": "root", "at": "2026-11-25T04:10:05Z", "until": None, "reason": "why",
+            "vm": UUID}
     data.update(changes)
     return json.dumps({key: value for key, value in data.items() if value != "DROP"})
 
@@ -137,6 +139,10 @@ def _exemption_json(**changes):
     (_exemption_json(by="DROP"), "missing field by"),
     (_exemption_json(until="DROP"), "missing field until"),
     (_exemption_json(extra=1), "unknown field 'extra'"),
+    (_exemption_json(vm="DROP"), "missing field vm"),
+    (_exemption_json(vm=None), "field 'vm' must be a VM uuid"),
+    (_exemption_json(vm="web01"), "field 'vm' must be a VM uuid"),
+    (_exemption_json(vm=UUID.upper()), "field 'vm' must be a VM uuid in lower case"),
     (_exemption_json(by=""), "'by' must be non-empty"),
     (_exemption_json(by="  "), "'by' must be non-empty"),
     (_exemption_json(by=None), "'by' must be non-empty"),
@@ -153,7 +159,7 @@ def _exemption_json(**changes):
     (_exemption_json(until="2026-11-25T04:10:05Z"), "ends"),
     (_exemption_json(until="2026-11-25T04:10:04Z"), "ends"),
     (('{"by": "root", "by": "mallory", "at": "2026-11-25T04:10:05Z", "until": null, '
-      '"reason": "why"}'), "'by' appears twice"),
+      '"reason": "why", "vm": "' + UUID + '"}'), "'by' appears twice"),
 ], ids=lambda value: records.show(value, 40))
 def test_parse_exemption_refuses_anything_malformed(text, why):
     with pytest.raises(ValueError) as error:

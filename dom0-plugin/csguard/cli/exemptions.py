@@ -40,6 +40,7 @@ def vm_unblock(args, ctx):
                            "and in the audit message)")
     reason = parse_reason(args.values["reason"])
     now = ctx.now()
+    _refuse_unprotected(vm, ctx.config, now)
     current = _running_exemption(vm, now)
     if current is not None and not replace:
         raise CommandError(ALREADY_EXEMPT, (
@@ -50,7 +51,7 @@ def vm_unblock(args, ctx):
             f"with csguard vm-block uuid={vm['uuid']}. Nothing was changed."),
             vm["uuid"], _end(current))
     until = now + duration
-    exemption = records.Exemption(ctx.who, now, until, reason)
+    exemption = records.Exemption(ctx.who, now, until, reason, vm["uuid"])
     try:
         record = records.format_exemption(exemption)
     except ValueError as e:
@@ -110,8 +111,26 @@ def vm_unblock(args, ctx):
     return Result(data, printable_lines(lines), 0 if audit is None else 1)
 
 
+def _refuse_unprotected(vm, config, now):
+    """Refuse an exemption for a VM csguard never blocks: an exemption on a template
+    or snapshot would travel to every VM made from it."""
+    other_config = dict(vm.get("other_config") or {})
+    other_config.pop(records.KEY_EXEMPTION, None)
+    verdict = classify.classify(dict(vm, other_config=other_config), config, now)
+    if verdict.kind == classify.IGNORED:
+        why = ("csguard never blocks it, and an exemption on it would come with every VM "
+               "made from it")
+    elif verdict.kind == classify.CLOUDSTACK:
+        why = "csguard does not block CloudStack's VMs, so there is nothing to unblock"
+    else:
+        return
+    raise CommandError(NOT_ALIEN, f"VM {vm['uuid']} ({vm_name(vm)}) is {verdict.kind}: "
+                       f"{verdict.reason}; {why}. Nothing was changed.", vm["uuid"],
+                       verdict.kind)
+
+
 def _running_exemption(vm, now):
-    """The VM's valid exemption that has not run out yet, or None."""
+    """The VM's own valid exemption that has not run out yet, or None."""
     text = (vm.get("other_config") or {}).get(records.KEY_EXEMPTION)
     try:
         exemption = records.parse_exemption(text)
@@ -119,7 +138,7 @@ def _running_exemption(vm, now):
         return None
     if exemption.until is not None and exemption.until <= now:
         return None
-    return exemption
+    return None if records.foreign_exemption(vm) else exemption
 
 
 def _end(exemption):
@@ -146,6 +165,8 @@ def vm_block(args, ctx):
     unexempted = dict(vm, other_config=other_config)
     verdict = classify.classify(unexempted, ctx.config, now)
     if verdict.kind != classify.ALIEN:
+        if had_exemption:
+            return _remove_only(ctx, ref, vm, verdict)
         if ctx.config.protect_tag:
             how = (f"tag it: xe vm-param-add uuid={vm['uuid']} param-name=tags "
                    f"param-key={ctx.config.protect_tag}")
@@ -171,6 +192,18 @@ def vm_block(args, ctx):
         ("uuid", vm["uuid"]), ("name-label", vm.get("name_label", "")),
         ("exemption-removed", had_exemption), ("blocked", blocked),
         ("mode", ctx.config.mode)])
+    return Result(data, printable_lines(lines))
+
+
+def _remove_only(ctx, ref, vm, verdict):
+    """End the exemption record of a VM csguard does not protect (a template's, a
+    copied one): nothing else changes."""
+    _apply(ctx, ref, vm, [plan.Write(plan.REMOVE_OTHER, records.KEY_EXEMPTION, None)])
+    lines = [f"VM {vm['uuid']} ({vm_name(vm)}): exemption removed.",
+             f"It is {verdict.kind} ({verdict.reason}), so csguard blocks nothing on it."]
+    data = collections.OrderedDict([
+        ("uuid", vm["uuid"]), ("name-label", vm.get("name_label", "")),
+        ("exemption-removed", True), ("blocked", []), ("mode", ctx.config.mode)])
     return Result(data, printable_lines(lines))
 
 

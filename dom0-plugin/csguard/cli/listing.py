@@ -69,9 +69,10 @@ def _exemption(vm):
     if text is None:
         return None
     try:
-        return records.parse_exemption(text)
+        exemption = records.parse_exemption(text)
     except ValueError:
         return None
+    return None if records.foreign_exemption(vm) else exemption
 
 
 def vm_name(vm):

@@ -1,0 +1,86 @@
+"""Exemptions bind to the VM they were granted for: what clone, copy and import carry
+along is void, and vm-unblock refuses VMs csguard never blocks (issue 14 item 3)."""
+import json
+
+import pytest
+from csguard import records
+
+from .test_cli import ok, pool_sim, protect, run_cli  # noqa: F401 - pool_sim: "sim"
+
+
+@pytest.fixture
+def api(xapi_session):
+    return xapi_session.xenapi
+
+
+def _exempt(sim, uuid):
+    protect(sim, uuid)
+    ok(run_cli(sim, "vm-unblock", "uuid=" + uuid, "reason=decommission", "duration=2h"))
+    return sim.vm_record(uuid)["other_config"][records.KEY_EXEMPTION]
+
+
+def _clone(xenapi, uuid, name):
+    return xenapi.VM.get_uuid(xenapi.VM.clone(xenapi.VM.get_by_uuid(uuid), name))
+
+
+def test_a_clone_of_an_exempted_vm_is_protected_and_loses_the_copied_record(sim, api):
+    source = sim.vms["db"]
+    record = _exempt(sim, source)
+    clone = _clone(api, source, "db-02 copy")
+    assert sim.vm_record(clone)["other_config"][records.KEY_EXEMPTION] == record
+    verdict = json.loads(ok(run_cli(sim, "vm-classify", "uuid=" + clone, "--json")))
+    assert verdict["class"] == "alien" and verdict["rule"] == "no-cloudstack-name"
+    ok(run_cli(sim, "scan"))
+    copied = sim.vm_record(clone)
+    assert records.KEY_EXEMPTION not in copied["other_config"]
+    for op in ("clean_shutdown", "hard_shutdown", "shutdown"):
+        assert copied["blocked_operations"][op] == records.blocked_reason(clone)
+    assert sim.vm_record(source)["other_config"][records.KEY_EXEMPTION] == record
+    row = json.loads(ok(run_cli(sim, "vm-classify", "uuid=" + source, "--json")))
+    assert row["class"] == "exempt"
+
+
+def test_a_vm_made_from_an_exempted_template_is_born_protected(sim, api):
+    template = sim.vms["template"]
+    foreign = records.format_exemption(records.Exemption(
+        "root", 1795579805.0, 1795579805.0 + 3600 * 24 * 3650, "old", sim.vms["web"]))
+    sim.modify_vm(template, "other_config", {records.KEY_EXEMPTION: foreign})
+    child = _clone(api, template, "from template")
+    api.VM.set_is_a_template(api.VM.get_by_uuid(child), False)
+    verdict = json.loads(ok(run_cli(sim, "vm-classify", "uuid=" + child, "--json")))
+    assert verdict["class"] == "alien" and verdict["rule"] == "no-cloudstack-name"
+
+
+@pytest.mark.parametrize("name, kind", [
+    ("template", "ignored"), ("snapshot", "ignored"), ("user", "cloudstack"),
+    ("router", "cloudstack"), ("dom0", "ignored")])
+def test_vm_unblock_refuses_vms_csguard_never_blocks(sim, api, name, kind):
+    if name == "dom0":
+        uuid = next(vm["uuid"] for vm in api.VM.get_all_records().values()
+                    if vm["is_control_domain"])
+    else:
+        uuid = sim.vms[name]
+    before = sim.vm_record(uuid)
+    result = run_cli(sim, "vm-unblock", "uuid=" + uuid, "reason=x")
+    assert result.returncode == 1 and result.stdout == ""
+    assert f"is {kind}:" in result.stderr and "Nothing was changed." in result.stderr
+    assert sim.vm_record(uuid) == before
+
+
+def test_vm_block_ends_an_exemption_record_on_any_vm(sim, api):
+    template = sim.vms["template"]
+    foreign = records.format_exemption(records.Exemption(
+        "root", 1795579805.0, None, "old", sim.vms["web"]))
+    sim.modify_vm(template, "other_config", {records.KEY_EXEMPTION: foreign, "keep": "me"})
+    out = ok(run_cli(sim, "vm-block", "uuid=" + template))
+    assert "exemption removed" in out and "csguard blocks nothing on it" in out
+    assert sim.vm_record(template)["other_config"] == {"keep": "me"}
+    assert sim.vm_record(template)["blocked_operations"] == {}
+    source = sim.vms["db"]
+    _exempt(sim, source)
+    clone = _clone(api, source, "db-02 copy")
+    out = ok(run_cli(sim, "vm-block", "uuid=" + clone))
+    assert "exemption removed" in out
+    copied = sim.vm_record(clone)
+    assert records.KEY_EXEMPTION not in copied["other_config"]
+    assert copied["blocked_operations"]["clean_shutdown"] == records.blocked_reason(clone)
