@@ -19,6 +19,7 @@ VPX VMs are no CloudStack VM records at all: classify keeps the name rule for bo
 A refresh is all or nothing: a failed call keeps the previous inventory whole.
 """
 import collections
+import itertools
 import json
 import logging
 import os
@@ -34,9 +35,10 @@ from csguard.credentials import load_api_keys
 log = logging.getLogger("csguard")
 
 INVENTORY_FILE = "inventory.json"
-# A VM with a CloudStack name that csguard has not seen refreshes the inventory at
-# most this often (CloudStack writes its database row before the VM reaches XAPI).
-NEW_VM_REFRESH_INTERVAL = 10.0
+# VMs with a CloudStack name that csguard has not seen refresh the inventory at most
+# this many times a minute (CloudStack writes its database row before the VM
+# reaches XAPI; a burst of restored leftovers must not hammer the API).
+NEW_VM_REFRESHES_PER_MINUTE = 5
 RETRY_INTERVAL = 60.0
 
 CALLS = (
@@ -102,9 +104,10 @@ class InventorySource:
         self.alerted = False       # the staleness alert was raised for this outage
         self.changed = False       # names changed since the loop last looked
         self._next = 0.0
-        self._last_try = None
         # Names that already asked for a refresh: each asks at most once per refresh.
         self._asked = cachetools.TTLCache(4096, refresh, timer=clock)
+        self._on_demand = cachetools.TTLCache(NEW_VM_REFRESHES_PER_MINUTE, 60.0, timer=clock)
+        self._tickets = itertools.count()
 
     def start(self):
         """Before the first reconcile: the kept inventory, then a fresh one."""
@@ -120,12 +123,11 @@ class InventorySource:
     def refresh_for_new_vm(self, name):
         """For a VM with a CloudStack name that is new to csguard and missing from the
         inventory: refresh (rate-limited); True if the inventory was read again."""
-        now = self._clock()
-        if name in self._asked:
-            return False
-        if self._last_try is not None and now - self._last_try < NEW_VM_REFRESH_INTERVAL:
+        self._on_demand.expire()
+        if name in self._asked or len(self._on_demand) >= NEW_VM_REFRESHES_PER_MINUTE:
             return False
         self._asked[name] = True
+        self._on_demand[next(self._tickets)] = True
         self.refresh(f"new VM {records.show(name)}")
         return self.error is None
 
@@ -133,7 +135,6 @@ class InventorySource:
         """Read the inventory again; True when its names changed. A failure keeps
         the one there is."""
         now = self._clock()
-        self._last_try = now
         try:
             new = fetch(self.api, now)
         except CloudStackError as error:

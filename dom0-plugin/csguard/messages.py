@@ -16,6 +16,7 @@ MSG_PROTECTED = "CSGUARD_VM_PROTECTED"
 MSG_UNPROTECTED = "CSGUARD_VM_UNPROTECTED"
 MSG_SUMMARY = "CSGUARD_POOL_RECONCILED"
 MSG_BLOCKED_ATTEMPT = "CSGUARD_BLOCKED_ATTEMPT"
+MSG_INVENTORY_STALE = "CSGUARD_INVENTORY_STALE"
 # XAPI message priorities: 1 = data loss imminent ... 5 = informational.
 PRIORITY_BLOCKED_ATTEMPT = 3
 PRIORITY_CHANGE = 4
@@ -48,6 +49,10 @@ class Messenger:
                 f"{unprotected} unprotected; {aliens} VM(s) not created by CloudStack are "
                 "protected in total. See `csguard vm-list` on a pool host for every decision.")
         self._send(xapi, MSG_SUMMARY, PRIORITY_SUMMARY, "Pool", pool_uuid, body)
+
+    def inventory_stale(self, xapi, pool_uuid, body):
+        """CloudStack's inventory has not been read for cloudstack.api.stale_alert_after."""
+        self._send(xapi, MSG_INVENTORY_STALE, PRIORITY_BLOCKED_ATTEMPT, "Pool", pool_uuid, body)
 
     def first_attempt(self, vm_uuid, operation):
         """True (and remembered) unless this VM and operation was reported within

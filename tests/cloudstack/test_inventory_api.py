@@ -174,18 +174,20 @@ def test_a_kept_inventory_of_another_cloud_is_ignored(cloud, tmp_path):
         assert src.current is None and src.state() == "none"
 
 
-def test_a_new_vm_refreshes_at_most_once_per_name_and_interval(cloud, tmp_path):
+def test_new_vms_refresh_at_most_once_per_name_and_a_few_times_a_minute(cloud, tmp_path):
     clock = Clock()
     src = source(cloud, tmp_path, clock)
     src.start()
     cloud.add("user", "i-2-99-VM")
     clock.now += 1
-    assert src.refresh_for_new_vm("i-2-99-VM") is False  # too soon after the start
-    clock.now += inventory.NEW_VM_REFRESH_INTERVAL
     assert src.refresh_for_new_vm("i-2-99-VM") is True
     assert "i-2-99-VM" in src.current.names
-    clock.now += inventory.NEW_VM_REFRESH_INTERVAL
     assert src.refresh_for_new_vm("i-2-99-VM") is False  # this name already asked
+    limit = inventory.NEW_VM_REFRESHES_PER_MINUTE
+    asked = [src.refresh_for_new_vm(f"i-2-{n}-VM") for n in range(limit + 2)]
+    assert asked == [True] * (limit - 1) + [False] * 3
+    clock.now += 61
+    assert src.refresh_for_new_vm("i-2-200-VM") is True
 
 
 def test_staleness_is_alerted_once_after_the_configured_time(cloud, tmp_path):

@@ -22,6 +22,7 @@ from csguard.credentials import credentials_for
 from csguard.daemon.attempts import Attempts
 from csguard.daemon.backoff import BACKOFF_CAP, Backoff
 from csguard.daemon.leadership import Leadership
+from csguard.daemon.ownership import Ownership
 from csguard.daemon.reconcile import Reconciler
 from csguard.daemon.systemd import Signals, Stop, Systemd, Wakeup
 from csguard.journal import set_level
@@ -59,6 +60,7 @@ class Daemon:
         self.status = StatusFile(config.state_dir)
         self.leadership = Leadership()
         self.reconciler = Reconciler(self.messenger, self.systemd.beat)
+        self.ownership = self.reconciler.ownership = Ownership(config, self.messenger)
         self.attempts = Attempts(self.messenger)
         self.role = ROLE_CONNECTING
         self.ready = False
@@ -138,6 +140,8 @@ class Daemon:
             log.info("connected to XAPI again; resyncing every VM")
             self._outage = None
         self._backoff.reset()
+        self.systemd.beat(self.ownership.budget() + self.config.call_timeout)
+        self.ownership.start()  # before the first reconcile: READY=1 covers leftovers
         takeover = self.leadership.elect(xapi)
         self._set_role(ROLE_LEADER if self.leadership.leader else ROLE_STANDBY, "connected")
         self._reconcile_all(xapi, "initial adoption" if not self.ready
@@ -173,6 +177,9 @@ class Daemon:
                 self._event(xapi, event)
             self._token = token
             self.reconciler.expire(xapi, self.config, self.leadership.leader)
+            self.systemd.beat(self.ownership.budget() + self.config.call_timeout)
+            if self.ownership.tick(xapi, self.leadership.pool_uuid, self.leadership.leader):
+                self._reconcile_all(xapi, "CloudStack's inventory changed")
 
     def _event(self, xapi, event):
         cls = event.get("class")
@@ -239,6 +246,9 @@ class Daemon:
         due = self.status.due_in(time.monotonic())
         if due is not None:
             timeout = min(timeout, due + 0.05)
+        due = self.ownership.due_in()
+        if due is not None:
+            timeout = min(timeout, due + 0.05)
         if self.systemd.watchdog_interval:
             timeout = min(timeout, self.systemd.watchdog_interval / 2.0)
         return timeout
@@ -259,6 +269,7 @@ class Daemon:
         try:
             new = self._load_config()
             credentials = credentials_for(new.xapi_url, new)
+            ownership = Ownership(new, self.messenger)
         except configuration.ConfigError as e:
             log.error("SIGHUP: the new configuration is not valid, keeping the old one: %s", e)
             return
@@ -269,6 +280,7 @@ class Daemon:
             self.status = StatusFile(new.state_dir)
         self.config = new
         self._credentials = credentials
+        self.ownership = self.reconciler.ownership = ownership
         log.info("SIGHUP: configuration reloaded from %s; resyncing every VM",
                  new.source or "(defaults)")
         if self._xapi is not None:
@@ -296,7 +308,8 @@ class Daemon:
             counts={kind: counts[kind] for kind in (
                 classify.ALIEN, classify.CLOUDSTACK, classify.EXEMPT, classify.IGNORED)},
             protected=self.reconciler.protected,
-            unprotected_aliens=self.reconciler.unprotected)
+            unprotected_aliens=self.reconciler.unprotected,
+            **self.ownership.status_fields())
         if self.status.due_in(time.monotonic()) is None:
             return
         if force or self.status.due_in(time.monotonic()) == 0:

@@ -23,6 +23,7 @@ class Reconciler:
         self.messenger = messenger
         self._beat = beat
         self.affinities = Affinities()
+        self.ownership = None  # daemon.ownership.Ownership: CloudStack's inventory
         self.reset()
 
     def reset(self):
@@ -64,7 +65,7 @@ class Reconciler:
     def reconcile(self, xapi, ref, vm, now, config, leader, batch):
         """Classify one VM and, as the leader, make XAPI match. `batch` is a
         Counter for a full reconcile (one summary message), None for a live event."""
-        verdict = classify.classify(vm, config, now)
+        verdict = self._classify(ref, vm, now, config, batch)
         hosts = self.affinities.hosts(xapi, vm)
         writes = plan.plan(vm, verdict, config, now, hosts) if leader else ()
         applied = False
@@ -96,6 +97,21 @@ class Reconciler:
             self.expiries.pop(ref, None)
         else:
             self.expiries[ref] = expiry
+
+    def _classify(self, ref, vm, now, config, batch):
+        """The verdict; a CloudStack-named VM new to csguard (or just out of being a
+        template) that the inventory lacks first has the inventory read again:
+        CloudStack records a VM before it reaches XAPI."""
+        ownership = self.ownership
+        inventory = ownership.current if ownership is not None else None
+        verdict = classify.classify(vm, config, now, inventory)
+        old = self._state.get(ref)
+        if (verdict.rule in ("not-in-inventory", "cloudstack-no-inventory") and batch is None
+                and (old is None or old[0] == classify.IGNORED)):
+            self._beat(ownership.budget() + config.call_timeout)
+            if ownership.refresh_for_new_vm(vm.get("name_label")):
+                verdict = classify.classify(vm, config, now, ownership.current)
+        return verdict
 
     def _report_change(self, xapi, vm, verdict, writes, batch):
         """Log and announce a VM that gained blocks it lacked or lost ours; a mere
