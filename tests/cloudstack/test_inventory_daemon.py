@@ -107,11 +107,12 @@ def test_api_down_or_garbage_unprotects_nothing_even_across_a_restart(sim, cloud
         cloud.mode = "garbage"
         daemon.wait_log("cannot read CloudStack's inventory", timeout=30)
         assert protected(sim, vms["i-2-99-VM"]) and unblocked(sim, vms["i-2-10-VM"])
-        assert daemon.status_file()["cloudstack_inventory"].startswith("stale")
+        daemon.wait_until(lambda: daemon.status_file()["cloudstack_inventory"].startswith(
+            "stale"), what="the status file saying the inventory is stale")
     cloud.stop()
     with DaemonRunner(sim.unix_url(0), state, config=config) as daemon:
         daemon.wait_ready()
-        assert "kept inventory loaded" in daemon.logs()
+        daemon.wait_log("kept inventory loaded")
         assert protected(sim, vms["i-2-99-VM"]) and protected(sim, vms["i-2-98-VM"])
         assert unblocked(sim, vms["i-2-10-VM"])
     # A first start ever during the outage: no inventory, so every CloudStack name
@@ -119,7 +120,8 @@ def test_api_down_or_garbage_unprotects_nothing_even_across_a_restart(sim, cloud
     with DaemonRunner(sim.unix_url(0), str(tmp_path / "fresh"), config=config) as daemon:
         daemon.wait_ready()
         assert protected(sim, vms["i-2-99-VM"]) and protected(sim, vms["i-2-10-VM"])
-        assert daemon.status_file()["cloudstack_inventory"] == "none"
+        daemon.wait_until(lambda: daemon.status_file()["cloudstack_inventory"] == "none",
+                          what="the status file saying there is no inventory")
 
 
 def test_a_vm_added_to_the_inventory_is_released_within_refresh(sim, cloud, setup):
