@@ -1,4 +1,6 @@
 """Classes, records and the generic accessors XAPI generates for every field."""
+import pytest
+from xapisim import Simulator
 from xapisim.testing import failure_of
 
 VM_FIELDS_CSGUARD_AND_CLOUDSTACK_READ = {
@@ -82,11 +84,39 @@ def test_remove_from_map_of_an_absent_key_is_a_no_op(x, vm):
     assert x.VM.get_blocked_operations(vm) == before
 
 
+UNKNOWN_TAG = ["INTERNAL_ERROR", 'Failure("Unknown tag/contents")']
+
+
 def test_blocked_operations_keys_must_be_vm_operations(x, vm):
-    assert failure_of(x.VM.add_to_blocked_operations, vm, "reboot_please", "x")[0] \
-        == "INTERNAL_ERROR"
-    assert failure_of(x.VM.set_blocked_operations, vm, {"nonsense": "x"})[0] == "INTERNAL_ERROR"
+    """The generated server unmarshals the key as a vm_operations enum (ppx_deriving_rpc:
+    failwith "Unknown tag/contents"); exnHelper.ml error_of_exn makes the Failure an
+    INTERNAL_ERROR [Printexc.to_string e]."""
+    assert failure_of(x.VM.add_to_blocked_operations, vm, "reboot_please", "x") == UNKNOWN_TAG
+    assert failure_of(x.VM.set_blocked_operations, vm, {"nonsense": "x"}) == UNKNOWN_TAG
     assert x.VM.get_blocked_operations(vm) == {}
+
+
+@pytest.mark.parametrize("op", ["create_vtpm", "sysprep"])
+def test_an_8_2_pool_does_not_know_the_newest_vm_operations(x, vm, op):
+    """xapi 1.249 (branch 1.249-lcm idl/datamodel_vm.ml): no create_vtpm (xapi 23.10),
+    no sysprep (25.24); the default pool is an 8.2 one."""
+    assert x.host.get_software_version(x.host.get_all()[0])["xapi"] == "1.249"
+    assert failure_of(x.VM.add_to_blocked_operations, vm, op, "x") == UNKNOWN_TAG
+    assert failure_of(x.VM.assert_operation_valid, vm, op) == UNKNOWN_TAG
+    assert op not in x.VM.get_allowed_operations(vm)
+
+
+@pytest.mark.parametrize("version, known", [("23.10", {"create_vtpm"}),
+                                            ("25.33", {"create_vtpm", "sysprep"})])
+def test_newer_xapi_versions_know_them(version, known, session_for):
+    with Simulator(hosts=1, xapi_version=version) as sim:
+        x = session_for(sim.socket_path(0)).xenapi
+        vm, _ = sim.create_vm("alien")
+        assert x.host.get_software_version(sim.host_refs[0])["xapi"] == version
+        for op in sorted(known):
+            x.VM.add_to_blocked_operations(vm, op, "x")
+        for op in {"create_vtpm", "sysprep"} - known:
+            assert failure_of(x.VM.add_to_blocked_operations, vm, op, "x") == UNKNOWN_TAG
 
 
 def test_set_blocked_operations_replaces_the_map(x, vm):

@@ -38,9 +38,10 @@ def test_as_vm_operator_it_cannot_protect_and_says_which_role_it_needs(sim, tmp_
     assert "Traceback" not in daemon.logs()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 12: READY=1 while XAPI refuses every write")
+@pytest.mark.xfail(strict=True, reason="issue 14.1")
 def test_as_vm_operator_it_never_reports_ready(sim, tmp_path):
-    """The README: the service is ready only once every alien VM is protected."""
+    """The README: the service is ready only once every alien VM is protected; today
+    READY=1 comes while XAPI refuses every write."""
     sim.create_vm("alien")
     with _daemon(sim, tmp_path, "vm-operator") as daemon:
         daemon.wait_log("RBAC_PERMISSION_DENIED")

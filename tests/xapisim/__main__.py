@@ -25,6 +25,8 @@ def parse_args(argv):
     parser.add_argument("--plugins-dir", help="host plugins directory (default WORKDIR/plugins)")
     parser.add_argument("--password", help="root password checked by TCP logins "
                         "(default: any user and password are accepted)")
+    parser.add_argument("--xapi-version", default="1.249",
+                        help="1.249 (XenServer/XCP-ng 8.2, the default) or e.g. 25.33 (XenServer 8)")
     parser.add_argument("--seed-demo", action="store_true",
                         help="add a few demo VMs: CloudStack-named ones and aliens")
     args = parser.parse_args(argv)
@@ -55,7 +57,7 @@ def main(argv=None):
         os.makedirs(args.workdir, exist_ok=True)
     sim = Simulator(hosts=args.hosts, workdir=args.workdir, plugins_dir=args.plugins_dir,
                     tcp=not args.no_tcp, password=args.password, unix_socket=args.unix_socket,
-                    port=args.port)
+                    port=args.port, xapi_version=args.xapi_version)
     if args.seed_demo:
         seed_demo(sim)
     stopping = threading.Event()

@@ -12,7 +12,7 @@ import threading
 import time
 
 from . import events, rbac, schema
-from .accessors import Accessors
+from .accessors import UNKNOWN_ENUM_VALUE, Accessors
 from .db import new_uuid
 from .lifecycle import assert_operation_valid
 from .plugins import call_plugin
@@ -233,6 +233,8 @@ class Api(Accessors):
             self.pool.sessions.destroy(internal.ref)
 
     def assert_operation_valid(self, call, vm, op):
+        if op not in self.pool.vm_operations:
+            raise UNKNOWN_ENUM_VALUE
         assert_operation_valid(self.db, vm, op)
         return ""
 

@@ -57,6 +57,7 @@ class Database:
         self.deleted_messages = []  # (generation, ref)
         self.vm_appeared = {}       # VM uuid -> time.time() of creation
         self.blocked_first_set = {}  # (VM uuid, op) -> time.time() the key first appeared
+        self.vm_operations = schema.VM_OPERATIONS  # the pool's xapi version's enum
 
     # --- reading -------------------------------------------------------------
 

@@ -121,7 +121,7 @@ def allowed_operations(vm, ref):
 def refresh_allowed_operations(db, ref):
     """Recompute VM.allowed_operations (XAPI does this after state and block changes)."""
     vm = db.get("VM", ref)
-    allowed = allowed_operations(vm, ref)
+    allowed = [op for op in allowed_operations(vm, ref) if op in db.vm_operations]
     if allowed != vm["allowed_operations"]:
         db.update("VM", ref, {"allowed_operations": allowed})
 

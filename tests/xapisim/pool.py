@@ -14,6 +14,14 @@ from .lifecycle import Lifecycle, random_mac, refresh_allowed_operations
 from .sessions import Sessions
 from .wire import NULL_REF, ApiError, datetime_value, encode
 
+# The pool's xapi by default: XenServer / XCP-ng 8.2 (no create_vtpm, no sysprep).
+XAPI_VERSION = "1.249"
+PRODUCTS = {
+    "1.249": {"product_version": "8.2.1", "product_brand": "XenServer", "platform_name": "XCP",
+              "xen": "4.13.5"},
+    "25.33": {"product_version": "8.4.0", "product_brand": "XenServer", "platform_name": "XCP",
+              "xen": "4.17.5"},
+}
 COMPLETED_TASK_TIMEOUT = 65 * 60.0
 PENDING_TASK_TIMEOUT = 24 * 3600.0
 MAX_TASKS = 200
@@ -24,8 +32,10 @@ MESSAGE_CLASSES = {"VM": "VM", "Host": "host", "SR": "SR", "Pool": "pool", "VDI"
 
 
 class Pool:
-    def __init__(self, hosts=1):
+    def __init__(self, hosts=1, xapi_version=XAPI_VERSION):
         self.db = Database()
+        self.xapi_version = xapi_version
+        self.vm_operations = self.db.vm_operations = schema.vm_operations(xapi_version)
         self.sessions = Sessions(self.db)
         self.lifecycle = Lifecycle(self)
         self.domains = {}          # VM ref -> domid of a live domain
@@ -48,9 +58,8 @@ class Pool:
                 host.update(
                     uuid=new_uuid(), name_label=name, hostname=name,
                     address=f"127.0.0.{i + 1}",
-                    software_version={"product_version": "8.2.1", "product_brand": "XenServer",
-                                      "platform_name": "XCP", "xapi": "1.249",
-                                      "xen": "4.13.5", "hostname": name},
+                    software_version=dict(PRODUCTS.get(self.xapi_version, PRODUCTS["25.33"]),
+                                          xapi=self.xapi_version, hostname=name),
                     capabilities=["xen-3.0-x86_64", "hvm-3.0-x86_64"],
                     cpu_info={"cpu_count": "8", "vendor": "GenuineIntel"})
                 ref = db.create("host", host)

@@ -160,6 +160,17 @@ VM_OPERATIONS = frozenset((
     "metadata_export", "reverting", "destroy", "create_vtpm", "sysprep",
 ))
 
+# vm_operations added after xapi 1.249 (XenServer/XCP-ng 8.2): the xapi version that
+# first knows each (idl/datamodel_vm.ml; tags v23.10.0 and v25.24.0).
+OPERATIONS_SINCE = {"create_vtpm": (23, 10), "sysprep": (25, 24)}
+
+
+def vm_operations(xapi_version):
+    """The vm_operations enum of xapi ``xapi_version`` ("1.249", "25.33", ...)."""
+    version = tuple(int(part) for part in xapi_version.split(".")[:2])
+    return frozenset(op for op in VM_OPERATIONS if version >= OPERATIONS_SINCE.get(op, ()))
+
+
 # Enum-valued map keys and set members the server checks on write.
 ENUM_MAP_KEYS = {("VM", "blocked_operations"): ("vm_operations", VM_OPERATIONS)}
 

@@ -14,7 +14,7 @@ import xmlrpc.client
 from . import rbac, schema, wire
 from .api import Api
 from .controls import Faults
-from .pool import TASK_GC_INTERVAL, Pool
+from .pool import TASK_GC_INTERVAL, XAPI_VERSION, Pool
 from .server import Endpoint
 from .wire import ApiError
 
@@ -48,12 +48,14 @@ class Simulator:
 
     ``workdir`` (default: a fresh short /tmp/xs-* directory, removed on stop) holds
     the sockets, ``state.db`` and ``plugins/``; ``tcp`` adds a loopback TCP port per
-    host, where login checks root/``password`` (None: any credentials). Use as a context manager or
+    host, where login checks root/``password`` (None: any credentials). ``xapi_version``
+    ("1.249": XenServer/XCP-ng 8.2; "25.33": XenServer 8) sets the hosts'
+    software_version and the vm_operations the pool knows. Use as a context manager or
     ``start()``/``stop()``.
     """
 
     def __init__(self, hosts=1, workdir=None, plugins_dir=None, tcp=True, password="xenroot",
-                 unix_socket=None, port=0, auth_failure_delay=0.0):
+                 unix_socket=None, port=0, auth_failure_delay=0.0, xapi_version=XAPI_VERSION):
         if hosts < 1:
             raise ValueError(f"a pool needs at least one host (hosts={hosts!r})")
         self._own_workdir = workdir is None
@@ -63,7 +65,7 @@ class Simulator:
         self.tcp = tcp
         self._base_socket = unix_socket or os.path.join(self.workdir, "xapi")
         self._requested_port = port
-        self.pool = Pool(hosts)
+        self.pool = Pool(hosts, xapi_version)
         self.faults = Faults()
         self.api = Api(self.pool, {"password": password, "plugins_dir": self.plugins_dir,
                                    "auth_failure_delay": auth_failure_delay,
