@@ -1,5 +1,9 @@
-"""Shared fixtures: a running XAPI simulator and real XenAPI sessions on it."""
+"""Shared fixtures: a running XAPI simulator and real XenAPI sessions on it; and
+the removal, when the run ends, of every temporary directory the run made."""
 import contextlib
+import os
+import shutil
+import tempfile
 import xmlrpc.client
 
 import pytest
@@ -10,6 +14,31 @@ from xapisim.testing import unix_session
 # What logging out may raise when a test already logged out, killed the
 # sessions or restarted the simulator.
 _LOGOUT_ERRORS = (OSError, XenAPI.Failure, xmlrpc.client.Fault, xmlrpc.client.ProtocolError)
+
+# Unix socket paths must stay short, so tests make their directories with
+# tempfile.mkdtemp(dir="/tmp") rather than under pytest's tmp_path; each one made in
+# this process is removed when the run ends, whatever the test did with it.
+# CSGUARD_TEST_TMP_REPORT names a file that receives the list (tests of this).
+_made = []
+_mkdtemp = tempfile.mkdtemp
+
+
+def _mkdtemp_removed_at_exit(*args, **kwargs):
+    path = _mkdtemp(*args, **kwargs)
+    _made.append(path)
+    return path
+
+
+tempfile.mkdtemp = _mkdtemp_removed_at_exit
+
+
+def pytest_sessionfinish(session, exitstatus):
+    for path in _made:
+        shutil.rmtree(path, ignore_errors=True)
+    report = os.environ.get("CSGUARD_TEST_TMP_REPORT")
+    if report:
+        with open(report, "w", encoding="utf-8") as f:
+            f.write("".join(path + "\n" for path in _made))
 
 
 @pytest.fixture
