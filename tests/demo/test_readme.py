@@ -2,8 +2,10 @@
 copy of the repository, and what it shows of `systemctl status csguard` and of the
 journal is what the unit and the daemon produce."""
 import configparser
+import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -161,3 +163,38 @@ def test_the_journal_and_status_lines_are_what_the_daemon_says():
         assert any(re.fullmatch(pattern, message) for message in logged), (line, logged)
     shown = re.fullmatch(r'\s*Status: "(.*)"', next(s for s in status if "Status:" in s))
     assert shown.group(1) in told, told
+
+
+def test_daily_use_commands_run_as_shown(tmp_path):
+    """Each command of "Daily use", as written, against a pool with the VM it names
+    and the daemon running: every one succeeds and says what the comment says."""
+    block = code_blocks(readme_section("## Daily use"))[0]
+    commands = [shlex.split(line.split("  #")[0]) for line in block.splitlines()]
+    assert all(argv[0] == "csguard" for argv in commands)
+    workdir = tempfile.mkdtemp(prefix="xs-", dir="/tmp")
+    with Simulator(hosts=1, workdir=workdir) as sim:
+        web01 = sim.create_vm("web01")[1]
+        other = sim.create_vm("db02", power_state="Halted")[1]
+        sim.create_vm("i-2-10-VM")
+        state = tempfile.mkdtemp(prefix="cg-", dir="/tmp")
+        config = tmp_path / "csguard.yaml"
+        config.write_text(f"state_dir: {state}\n")
+        env = dict(os.environ, CSGUARD_XAPI_URL=sim.unix_url(0), CSGUARD_CONFIG=str(config),
+                   PYTHONPATH=os.pathsep.join([os.path.join(REPO, "dom0-plugin"),
+                                               os.path.join(REPO, "tests")]))
+        with DaemonRunner(sim.unix_url(0), state) as daemon:
+            daemon.wait_ready()
+            wait_for(lambda: (daemon.status_file() or {}).get("role") == "leader",
+                     timeout=30, what="the status file", daemons=[daemon])
+            out = {}
+            for argv in commands:
+                result = subprocess.run([sys.executable, "-m", *argv], env=env,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        universal_newlines=True, timeout=60, check=False)
+                assert result.returncode == 0, (argv, result.stdout, result.stderr)
+                out[" ".join(argv[1:])] = result.stdout
+    # sorted by name, as every listing: db02, then web01
+    assert out["vm-list class=alien params=uuid --minimal"] == f"{other},{web01}\n"
+    assert "class ( RO): alien" in out["vm-classify vm=web01"]
+    assert json.loads(out["vm-list --json"])
+    assert "role ( RO)" in out["status"]
