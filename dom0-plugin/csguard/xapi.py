@@ -25,6 +25,7 @@ import xmlrpc.client
 import XenAPI
 
 from csguard import classify, plan_affinity, records
+from csguard.poolroute import Route, with_host
 from csguard.transport import (
     WIRE_ERRORS,
     HttpsTransport,
@@ -97,15 +98,12 @@ class Xapi:
     """
 
     def __init__(self, url, credentials=None, timeout=30.0, originator="csguard",
-                 vm_fields=classify.FIELDS, other_config_keys=()):
-        self.url = url
-        self.shown_url = shown_url(url)
+                 vm_fields=classify.FIELDS, other_config_keys=(), route=None):
         self.timeout = float(timeout)
         self.originator = originator
+        self.route = route or Route(url)
         self._credentials = credentials or ("root", "")
-        self._session = _session_for(url, self.timeout)
-        self._transport = self._session.transport
-        self._transport.reduce_struct = self._slim_if_vm
+        self._use(url)
         self._handle = None
         self._owns_session = True
         self._vm_fields = tuple(sys.intern(f) for f in vm_fields)
@@ -131,7 +129,43 @@ class Xapi:
     def logged_in(self):
         return self._handle is not None
 
+    def _use(self, url):
+        """Talk to `url` from now on (a new connection, no session yet)."""
+        self.url = url
+        self.shown_url = shown_url(url)
+        self._session = _session_for(url, self.timeout)
+        self._transport = self._session.transport
+        self._transport.reduce_struct = self._slim_if_vm
+
     def login(self):
+        """Log in; over http(s) at the pool master wherever the route finds it."""
+        if not self.route.remote:
+            self._login_here()
+            return
+        tried, failures = set(), []
+        for url in self.route.candidates():
+            while url not in tried:
+                tried.add(url)
+                if url != self.url:
+                    self._use(url)
+                try:
+                    self._login_here()
+                except XapiError as e:
+                    if e.code != "HOST_IS_SLAVE" or not e.params:
+                        raise
+                    url = with_host(url, e.params[0])
+                    _log.info("XAPI at %s is a pool member; the master is %s",
+                              self.shown_url, e.params[0])
+                    continue
+                except XapiUnavailable as e:
+                    failures.append(str(e))
+                    break
+                self.route.connected(url, self._host_addresses())
+                return
+        raise XapiUnavailable("; ".join(failures) or "the pool's hosts each name another "
+                              f"as master (tried {', '.join(sorted(map(shown_url, tried)))})")
+
+    def _login_here(self):
         user, password = self._credentials
         try:
             self._transport.timeout = self.timeout
@@ -143,6 +177,15 @@ class Xapi:
         self._handle = self._session._session
         self._session.last_login_method = None
         self._session.last_login_params = None
+
+    def _host_addresses(self):
+        """The pool's hosts' addresses, to try when the master does not answer."""
+        try:
+            hosts = self.call("host.get_all_records")
+        except (XapiError, XapiUnavailable) as e:
+            _log.debug("cannot read the pool's host addresses: %s", e)
+            return self.route.addresses
+        return [record.get("address", "") for record in hosts.values()]
 
     def logout(self):
         """Log out if we logged in; never raises, never waits long."""

@@ -1,4 +1,5 @@
 """Sessions: login over the socket and TCP, logout, this host, originator, cap."""
+import pytest
 import XenAPI
 from xapisim.testing import failure_of, unix_session
 
@@ -35,9 +36,38 @@ def test_login_over_tcp_with_another_user_fails_with_session_authentication_fail
 
 
 def test_login_over_tcp_on_a_pool_member_fails_with_host_is_slave_and_the_master_address(pool3):
+    """xapi_session.ml login_with_password: a login that is not pre-authenticated
+    raises HOST_IS_SLAVE [Pool_role.get_master_address ()] on a member
+    (datamodel_errors.ml: its one parameter is the "Master IP address")."""
     session = XenAPI.Session(pool3.host_tcp_url(1))
     details = failure_of(session.xenapi.login_with_password, "root", "xenroot", "1.0", "t")
     assert details == ["HOST_IS_SLAVE", pool3.host_address(0)]
+
+
+def test_after_a_master_change_the_old_master_names_the_new_one(pool3):
+    """xapi_session.ml login_with_password, as above: after designate_new_master the
+    former master is a member like the others."""
+    pool3.set_master(2)
+    for i in (0, 1):
+        session = XenAPI.Session(pool3.host_tcp_url(i))
+        details = failure_of(session.xenapi.login_with_password, "root", "xenroot", "1.0",
+                             "t")
+        assert details == ["HOST_IS_SLAVE", pool3.host_address(2)]
+
+
+def test_an_unreachable_host_refuses_connections_and_the_others_answer(pool3):
+    """Not XAPI but the network: a host powered off answers nothing."""
+    pool3.set_host_reachable(0, False)
+    with pytest.raises(OSError):
+        XenAPI.Session(pool3.host_tcp_url(0)).xenapi.login_with_password(
+            "root", "xenroot", "1.0", "t")
+    session = XenAPI.Session(pool3.host_tcp_url(1))
+    details = failure_of(session.xenapi.login_with_password, "root", "xenroot", "1.0", "t")
+    assert details == ["HOST_IS_SLAVE", pool3.host_address(0)]
+    pool3.set_host_reachable(0, True)
+    session = XenAPI.Session(pool3.host_tcp_url(0))
+    session.xenapi.login_with_password("root", "xenroot", "1.0", "t")
+    session.xenapi.session.logout()
 
 
 def test_logout_makes_the_session_invalid(raw):

@@ -24,8 +24,8 @@ MASTER_CHANGE_DOWN_FOR = 0.5
 CONTROLS = ("create_vm", "seed_vms", "vm_record", "modify_vm", "modify_object",
             "kill_sessions", "stall", "drop_connection", "latency", "fail_once", "write_once",
             "restart", "set_master", "set_master_in_place", "call_counts", "reset_call_counts",
-            "vm_appeared_at", "blocked_op_set_at", "kill_domain", "set_host_live", "gc_tasks", "add_user",
-            "info")
+            "vm_appeared_at", "blocked_op_set_at", "kill_domain", "set_host_live",
+            "set_host_reachable", "gc_tasks", "add_user", "info")
 
 
 def short_workdir():
@@ -72,6 +72,7 @@ class Simulator:
                                    "plugin_env": self._plugin_env})
         self._endpoints = []
         self._tcp_ports = {}
+        self._unreachable = set()
         self.running = False
 
     # --- lifecycle -----------------------------------------------------------
@@ -79,9 +80,8 @@ class Simulator:
     def start(self):
         try:
             for i in range(len(self.pool.host_refs)):
-                self._endpoints.append(Endpoint.unix(self, i, self.socket_path(i)))
-                if self.tcp:
-                    self._endpoints.append(self._open_tcp(i))
+                if i not in self._unreachable:
+                    self._open_host(i)
         except BaseException:
             self._close()
             raise
@@ -94,6 +94,11 @@ class Simulator:
     def _gc_loop(self, stop):
         while not stop.wait(TASK_GC_INTERVAL):
             self.pool.gc_tasks()
+
+    def _open_host(self, i):
+        self._endpoints.append(Endpoint.unix(self, i, self.socket_path(i)))
+        if self.tcp:
+            self._endpoints.append(self._open_tcp(i))
 
     def _open_tcp(self, i):
         address = self.host_address(i)
@@ -312,6 +317,19 @@ class Simulator:
         if role not in rbac.ROLES:
             raise ValueError(f"role {role!r} is not one of {', '.join(rbac.ROLES)}")
         self.api.users[name] = (password, role)
+
+    def set_host_reachable(self, i, reachable=True):
+        """Host i's sockets close (a powered-off or cut-off host: nothing answers,
+        nothing in the database changes) or open again; a restart keeps it so."""
+        if not reachable and i not in self._unreachable:
+            self._unreachable.add(i)
+            for endpoint in [e for e in self._endpoints if e.host_index == i]:
+                self._endpoints.remove(endpoint)
+                endpoint.close()
+        elif reachable and i in self._unreachable:
+            self._unreachable.discard(i)
+            if self.running:
+                self._open_host(i)
 
     def gc_tasks(self, advance=0.0):
         """Run xapi's task GC pass now, as if ``advance`` seconds had passed (it also

@@ -27,6 +27,7 @@ from csguard.daemon.reconcile import Reconciler
 from csguard.daemon.systemd import Signals, Stop, Systemd, Wakeup
 from csguard.journal import set_level
 from csguard.messages import Messenger
+from csguard.poolroute import Route
 from csguard.statusfile import StatusFile
 from csguard.transport import shown_url
 from csguard.xapi import Xapi, XapiError, XapiUnavailable
@@ -53,6 +54,7 @@ class Daemon:
         """`load_config()` returns a new Config (or raises ConfigError) on SIGHUP."""
         self.config = config
         self._credentials = credentials_for(config.xapi_url, config)
+        self._route = Route(config.xapi_url)
         self._load_config = load_config
         self.systemd = Systemd()
         self.signals = Signals()
@@ -216,7 +218,7 @@ class Daemon:
         config = self.config
         self._set_role(ROLE_CONNECTING, f"connecting to {shown_url(config.xapi_url)}")
         xapi = Xapi(config.xapi_url, credentials=self._credentials,
-                    timeout=config.call_timeout,
+                    timeout=config.call_timeout, route=self._route,
                     other_config_keys=[config.override_key] if config.override_key else ())
         self._xapi = xapi
         self.systemd.beat(config.call_timeout * 2)
@@ -278,6 +280,8 @@ class Daemon:
         set_level(new.log_level)
         if new.state_dir != self.config.state_dir:
             self.status = StatusFile(new.state_dir)
+        if new.xapi_url != self.config.xapi_url:
+            self._route = Route(new.xapi_url)
         self.config = new
         self._credentials = credentials
         self.ownership = self.reconciler.ownership = ownership
@@ -304,7 +308,7 @@ class Daemon:
         counts = self.reconciler.kind_counts()
         self.status.update(
             mode=self.config.mode, host_uuid=self.host_uuid,
-            xapi_url=shown_url(self.config.xapi_url),
+            xapi_url=shown_url(self._route.master),
             counts={kind: counts[kind] for kind in (
                 classify.ALIEN, classify.CLOUDSTACK, classify.EXEMPT, classify.IGNORED)},
             protected=self.reconciler.protected,
