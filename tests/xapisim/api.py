@@ -149,6 +149,8 @@ class Api(Accessors):
         ]
         for op, handler, nargs in vm_ops:
             add("VM." + op, handler, nargs, asynchronous=True)
+        add("VM.revert", lambda call, snapshot: pool.arrivals.revert(snapshot), 1,
+            asynchronous=True)
         add("VM.assert_operation_valid", self.assert_operation_valid, 2, asynchronous=True)
         add("VM.set_is_a_template", self.set_is_a_template, 2)
         for field in ("memory_static_max", "memory_dynamic_max", "memory_dynamic_min",

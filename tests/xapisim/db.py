@@ -58,6 +58,7 @@ class Database:
         self.vm_appeared = {}       # VM uuid -> time.time() of creation
         self.blocked_first_set = {}  # (VM uuid, op) -> time.time() the key first appeared
         self.vm_operations = schema.VM_OPERATIONS  # the pool's xapi version's enum
+        self.snapshot_metadata = {}  # snapshot ref -> its VM's record at snapshot time
 
     # --- reading -------------------------------------------------------------
 
@@ -211,6 +212,7 @@ class Database:
                 "messages": self.messages,
                 "vm_appeared": self.vm_appeared,
                 "blocked_first_set": self.blocked_first_set,
+                "snapshot_metadata": self.snapshot_metadata,
             }
             data = pickle.dumps(state, protocol=2)
         tmp = path + ".tmp"
@@ -236,3 +238,4 @@ class Database:
             self.deleted_messages = []
             self.vm_appeared = state["vm_appeared"]
             self.blocked_first_set = state["blocked_first_set"]
+            self.snapshot_metadata = state["snapshot_metadata"]

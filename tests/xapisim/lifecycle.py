@@ -2,8 +2,9 @@
 
 ``check_operation_error`` follows ``xapi_vm_lifecycle.ml``: blocked_operations
 first (OPERATION_BLOCKED [vm, stored reason]), then the power state
-(VM_BAD_POWER_STATE [vm, expected, actual]), then template, snapshot and control
-domain rules. ``power_state_reset`` never consults it. Domains are tracked apart
+(VM_BAD_POWER_STATE [vm, expected, actual]), then the operations in progress
+(OTHER_OPERATION_IN_PROGRESS [VM, vm, op, task]), then template, snapshot and
+control domain rules. ``power_state_reset`` never consults it. Domains are tracked apart
 from the database (``Pool.domains``) so a test can kill one behind XAPI's back.
 """
 import random
@@ -76,6 +77,14 @@ def check_operation_error(vm, ref, op):
     if vm["power_state"] not in expected:
         return ApiError("VM_BAD_POWER_STATE", ref, ", ".join(s.lower() for s in expected),
                         vm["power_state"].lower())
+    current = vm["current_operations"]
+    if current and not _allowed_concurrently(op, list(current.values())):
+        if len(current) == 1:
+            ((task, running),) = current.items()
+        else:
+            task = "{" + ",".join(current) + "}"
+            running = "{" + ",".join(current.values()) + "}"
+        return ApiError("OTHER_OPERATION_IN_PROGRESS", "VM", ref, running, task)
     if vm["is_a_template"] and not vm["is_a_snapshot"]:
         default = vm["is_default_template"] or vm["other_config"].get(
             "default_template", "").lower() in ("1", "true")
@@ -98,6 +107,25 @@ def check_operation_error(vm, ref, op):
     return None
 
 
+_CONCURRENT_SETS = (("clone", "copy", "export"), ("snapshot", "checkpoint"),
+                    ("get_boot_record",))
+_CONCURRENT_AFTER = {(("snapshot_with_quiesce",), "snapshot"),
+                     (("migrate_send",), "metadata_export"),
+                     (("migrate_send",), "clean_shutdown"), (("migrate_send",), "clean_reboot")}
+
+
+def _allowed_concurrently(op, running):
+    """``xapi_vm_lifecycle.ml`` is_allowed_concurrently: may ``op`` start while the
+    operations ``running`` are in progress?"""
+    if any(op in ops and all(o in ops for o in running) for ops in _CONCURRENT_SETS):
+        return True
+    if op == "hard_shutdown":
+        return "hard_shutdown" not in running
+    if op == "hard_reboot":
+        return not {"hard_shutdown", "hard_reboot"} & set(running)
+    return (tuple(running), op) in _CONCURRENT_AFTER
+
+
 _ALLOWED_CACHE = {}
 
 
@@ -110,7 +138,7 @@ def allowed_operations(vm, ref):
     key = (vm["power_state"], vm["is_a_template"], vm["is_a_snapshot"],
            vm["is_control_domain"], vm["is_default_template"], vm["domid"] == "0",
            vm["other_config"].get("default_template", "").lower() in ("1", "true"),
-           frozenset(vm["blocked_operations"]))
+           frozenset(vm["blocked_operations"]), tuple(sorted(vm["current_operations"].values())))
     allowed = _ALLOWED_CACHE.get(key)
     if allowed is None:
         allowed = [op for op in _ALLOWABLE if check_operation_error(vm, ref, op) is None]
@@ -189,6 +217,7 @@ class Lifecycle:
             self._copy_vif(vif, new)
         if snapshot:
             self.db.update("VM", vm, {"parent": new})
+            self.db.snapshot_metadata[new] = copy_record(source)
         refresh_allowed_operations(self.db, new)
         return new
 
@@ -248,7 +277,7 @@ class Lifecycle:
 
     # --- power ---------------------------------------------------------------
 
-    def _set_power(self, vm, state, host=NULL_REF, **extra):
+    def set_power(self, vm, state, host=NULL_REF, **extra):
         changes = {"power_state": state, "resident_on": host}
         if state in ("Running", "Paused"):
             domid = self.pool.domains.get(vm)
@@ -280,7 +309,7 @@ class Lifecycle:
             host = affinity if self.db.exists("host", affinity) else self.pool.master_ref()
         else:
             self.db.get("host", host)
-        self._set_power(vm, "Paused" if start_paused else "Running", host)
+        self.set_power(vm, "Paused" if start_paused else "Running", host)
         self._message(vm, "VM_STARTED", "started on host: " + self._host_label(host))
 
     def resume(self, vm, start_paused, force, host=None):
@@ -289,14 +318,14 @@ class Lifecycle:
             host = self.pool.master_ref()
         else:
             self.db.get("host", host)
-        self._set_power(vm, "Paused" if start_paused else "Running", host,
+        self.set_power(vm, "Paused" if start_paused else "Running", host,
                         suspend_VDI=NULL_REF)
         self._message(vm, "VM_RESUMED", "resumed on host: " + self._host_label(host))
 
     def shutdown(self, vm, op):
         """clean_shutdown, hard_shutdown and shutdown."""
         assert_operation_valid(self.db, vm, op)
-        self._set_power(vm, "Halted", suspend_VDI=NULL_REF)
+        self.set_power(vm, "Halted", suspend_VDI=NULL_REF)
         self._message(vm, "VM_SHUTDOWN",
                       "shutdown forcibly" if op == "hard_shutdown" else "shutdown")
 
@@ -304,23 +333,23 @@ class Lifecycle:
         assert_operation_valid(self.db, vm, op)
         record = self.db.get("VM", vm)
         self.pool.domains.pop(vm, None)
-        self._set_power(vm, "Running", record["resident_on"])
+        self.set_power(vm, "Running", record["resident_on"])
         self._message(vm, "VM_REBOOTED",
                       "rebooted forcibly" if op == "hard_reboot" else "rebooted cleanly")
 
     def suspend(self, vm):
         assert_operation_valid(self.db, vm, "suspend")
-        self._set_power(vm, "Suspended")
+        self.set_power(vm, "Suspended")
         self._message(vm, "VM_SUSPENDED", "suspended")
 
     def pause(self, vm):
         assert_operation_valid(self.db, vm, "pause")
-        self._set_power(vm, "Paused", self.db.get("VM", vm)["resident_on"])
+        self.set_power(vm, "Paused", self.db.get("VM", vm)["resident_on"])
         self._message(vm, "VM_PAUSED", "paused")
 
     def unpause(self, vm):
         assert_operation_valid(self.db, vm, "unpause")
-        self._set_power(vm, "Running", self.db.get("VM", vm)["resident_on"])
+        self.set_power(vm, "Running", self.db.get("VM", vm)["resident_on"])
         self._message(vm, "VM_UNPAUSED", "unpaused")
 
     def power_state_reset(self, vm):
@@ -340,7 +369,7 @@ class Lifecycle:
                     raise ApiError("DOMAIN_EXISTS", vm)
             elif self.pool.host_is_live(resident):
                 raise ApiError("HOST_IS_LIVE", resident)
-        self._set_power(vm, "Halted", suspend_VDI=NULL_REF, current_operations={})
+        self.set_power(vm, "Halted", suspend_VDI=NULL_REF, current_operations={})
 
     def kill_domain(self, vm):
         """The domain dies outside XAPI (e.g. a forced kill in dom0): no DB change."""

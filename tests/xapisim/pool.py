@@ -9,6 +9,7 @@ import itertools
 import time
 
 from . import schema
+from .arrivals import Arrivals
 from .db import Database, new_uuid
 from .lifecycle import Lifecycle, random_mac, refresh_allowed_operations
 from .sessions import Sessions
@@ -38,6 +39,7 @@ class Pool:
         self.vm_operations = self.db.vm_operations = schema.vm_operations(xapi_version)
         self.sessions = Sessions(self.db)
         self.lifecycle = Lifecycle(self)
+        self.arrivals = Arrivals(self)
         self.domains = {}          # VM ref -> domid of a live domain
         self.dead_hosts = set()    # host refs whose agent is not alive
         self._domids = itertools.count(1)
@@ -126,7 +128,7 @@ class Pool:
 
     def create_vm(self, name_label, power_state="Running", host=0, affinity=None,
                   is_a_template=False, is_a_snapshot=False, other_config=None, tags=None,
-                  blocked_operations=None, vbds=1, vifs=1, notify=True):
+                  blocked_operations=None, vbds=1, vifs=1, notify=True, uuid=None):
         """Insert a VM (and its disks and network devices) as if it had always been there."""
         if power_state not in ("Running", "Halted", "Paused", "Suspended"):
             raise ValueError("power_state must be Running, Halted, Paused or Suspended,"
@@ -140,7 +142,7 @@ class Pool:
             host_ref = self.host_refs[host]
             live = power_state in ("Running", "Paused")
             record = self.lifecycle.new_vm_record({
-                "name_label": name_label, "power_state": power_state,
+                "uuid": uuid, "name_label": name_label, "power_state": power_state,
                 "resident_on": host_ref if live else NULL_REF,
                 "affinity": self.host_refs[affinity] if affinity is not None else NULL_REF,
                 "is_a_template": bool(is_a_template or is_a_snapshot),

@@ -19,7 +19,7 @@ _CALLS = {
     "host.call_plugin": POOL_ADMIN,
     "message.create": POOL_OP, "message.destroy": POOL_OP,
     "VM.power_state_reset": POOL_OP,
-    "VM.snapshot": VM_POWER_ADMIN, "VM.start_on": VM_POWER_ADMIN,
+    "VM.snapshot": VM_POWER_ADMIN, "VM.revert": VM_POWER_ADMIN, "VM.start_on": VM_POWER_ADMIN,
     "VM.resume_on": VM_POWER_ADMIN,
     "VM.create": VM_ADMIN, "VM.destroy": VM_ADMIN, "VM.clone": VM_ADMIN, "VM.copy": VM_ADMIN,
     "VM.assert_operation_valid": READ_ONLY,

@@ -25,7 +25,8 @@ CONTROLS = ("create_vm", "seed_vms", "vm_record", "modify_vm", "modify_object",
             "kill_sessions", "stall", "drop_connection", "latency", "fail_once", "write_once",
             "restart", "set_master", "set_master_in_place", "call_counts", "reset_call_counts",
             "vm_appeared_at", "blocked_op_set_at", "kill_domain", "set_host_live",
-            "set_host_reachable", "gc_tasks", "add_user", "info")
+            "set_host_reachable", "gc_tasks", "add_user", "begin_import", "end_import",
+            "begin_incoming_migration", "info")
 
 
 def short_workdir():
@@ -309,6 +310,21 @@ class Simulator:
         """Host i's agent stops (or resumes) heartbeating: VM.power_state_reset of a
         VM resident there is then allowed instead of failing with HOST_IS_LIVE."""
         self.pool.set_host_live(i, live)
+
+    def begin_import(self, name_label, other_config=None, host=0, uuid=None):
+        """A VM.import (or metadata import) under way: a Halted VM with ``import`` in
+        current_operations; end it with ``end_import``. Returns (ref, uuid)."""
+        return self.pool.arrivals.begin_import(name_label, uuid, other_config, host)
+
+    def begin_incoming_migration(self, source_uuid, name_label, other_config=None, host=0):
+        """A cross-pool migrate_send arriving here: an import of the source VM's
+        metadata, so the VM has the source's uuid."""
+        return self.pool.arrivals.begin_import(name_label, source_uuid, other_config, host)
+
+    def end_import(self, ref_or_uuid, ok=True):
+        """The import (or incoming migration) ends; on failure XAPI's clean-up calls
+        VM.destroy, which a destroy block refuses. Returns whether the VM remains."""
+        return self.pool.arrivals.end_import(self._vm(ref_or_uuid), ok)
 
     def add_user(self, name, role, password=""):
         """An external (directory) user with one RBAC role, who logs in over TCP with
