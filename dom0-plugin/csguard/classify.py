@@ -7,7 +7,8 @@ trimmed, because CloudStack compares names exactly too. Everything else is
 protected unless an operator said otherwise.
 
 Precedence, strongest first:
-1. control domains, templates, snapshots: ignored, never touched;
+1. control domains, templates, snapshots, XenServer's helper VMs (the Transfer VM):
+   ignored, never touched;
 2. overrides (configured uuids, tags, the other_config override key): protect makes
    the VM alien, allow makes it exempt, and protect wins over allow whatever the
    sources ("when in doubt, protect");
@@ -52,6 +53,13 @@ _SYSTEM_VMS = {
     "l": "elastic load balancer VM",
     "b": "internal load balancer VM",
 }
+# XenServer's own helper VMs, by the other_config mark their creator writes: the
+# transfer plugin's Transfer VM (xenserver/transfervm, clone_utility_vm), which the
+# plugin destroys itself when done (a destroy block would leak it). Driver domains
+# are control domains already.
+_HELPER_MARKS = (("transfervm_clone", "transfer-vm", "XenServer Transfer VM"),)
+# The other_config keys classify() reads besides csguard's own and the override key.
+OTHER_CONFIG_KEYS = frozenset(key for key, _rule, _what in _HELPER_MARKS)
 _NETSCALER = re.compile(r"NS-[0-9]+-Vpx")
 _NETSCALER_ANY_CASE = re.compile(_NETSCALER.pattern, re.IGNORECASE)
 _LOOKALIKE = re.compile(r"[irsvlb]-[0-9]+-.+|NS-[0-9]+-.+", re.IGNORECASE)
@@ -70,6 +78,9 @@ def classify(vm, config, now, inventory=None):
 
     other_config = vm.get("other_config")
     other_config = other_config if isinstance(other_config, dict) else {}
+    for key, rule, what in _HELPER_MARKS:
+        if other_config.get(key) == "true":
+            return Verdict(IGNORED, rule, f"{what} {records.show(name)}: never touched")
     notes = []
     verdict = _override(vm, other_config, config, notes)
     if verdict is not None:

@@ -107,7 +107,7 @@ class Xapi:
         self._handle = None
         self._owns_session = True
         self._vm_fields = tuple(sys.intern(f) for f in vm_fields)
-        self._other_config_keys = frozenset(other_config_keys)
+        self._other_config_keys = frozenset(other_config_keys) | classify.OTHER_CONFIG_KEYS
 
     @classmethod
     def from_session_id(cls, url, session_id, timeout=30.0, **kwargs):

@@ -269,3 +269,23 @@ def test_power_state_reset_of_a_vm_on_a_dead_host_marks_it_halted(pool3, session
     x.VM.power_state_reset(vm)
     assert x.VM.get_power_state(vm) == "Halted"
     assert x.VM.get_resident_on(vm) == "OpaqueRef:NULL"
+
+
+def test_the_transfer_vm_is_marked_as_the_transfer_plugin_marks_it(sim, x):
+    """xenserver/transfervm transferplugin/transfer clone_utility_vm: VM.create with
+    other_config {HideFromXenCenter: true, transfervm_clone: true}; is_transfer_vm
+    recognises it by transfervm_clone on a non-template."""
+    ref, _ = sim.create_helper_vm("transfer-vm")
+    record = x.VM.get_record(ref)
+    assert record["other_config"]["transfervm_clone"] == "true"
+    assert record["other_config"]["HideFromXenCenter"] == "true"
+    assert record["is_a_template"] is False and record["is_control_domain"] is False
+    assert record["name_label"].startswith("Transfer VM for VDI ")
+
+
+def test_a_driver_domain_is_a_control_domain(sim, x):
+    """xen-api system_domains.ml is_system_domain: vM_is_control_domain (the
+    other_config keys is_system_domain and storage_driver_domain were dropped)."""
+    ref, _ = sim.create_helper_vm("driver-domain")
+    assert x.VM.get_is_control_domain(ref) is True
+    assert x.VM.get_domid(ref) != "0"

@@ -136,6 +136,30 @@ def test_control_domains_templates_and_snapshots_are_ignored(flag, rule, name):
     assert "never touched" in verdict.reason
 
 
+# XenServer's own helper VMs, each by the mark its creator gives it (issue 14.7).
+HELPERS = [
+    # xenserver/transfervm transferplugin/transfer clone_utility_vm: VM.create with
+    # other_config {HideFromXenCenter: true, transfervm_clone: true}.
+    ("transfer-vm", vm("Transfer VM for VDI 5d3c0f6e-1111-4222-8333-444455556666",
+                       other_config={"HideFromXenCenter": "true", "transfervm_clone": "true"})),
+    # xen-api system_domains.ml is_system_domain: a driver domain is a control domain.
+    ("control-domain", vm("Storage driver domain", is_control_domain=True,
+                          other_config={"storage_driver_domain": "OpaqueRef:x"})),
+]
+
+
+@pytest.mark.parametrize("rule, record", HELPERS, ids=[rule for rule, _ in HELPERS])
+def test_xenservers_helper_vms_are_ignored_by_their_mark(rule, record):
+    verdict = classify(record, DEFAULT, NOW)
+    assert (verdict.kind, verdict.rule) == (IGNORED, rule)
+    assert "never touched" in verdict.reason
+
+
+def test_the_transfer_vm_mark_needs_its_value():
+    record = vm("Transfer VM", other_config={"transfervm_clone": "false"})
+    assert classify(record, DEFAULT, NOW).kind == ALIEN
+
+
 def test_a_snapshot_is_called_a_snapshot_though_xapi_also_marks_it_a_template():
     """XAPI sets is_a_template on every snapshot (xen-api xapi_vm_clone.ml,
     copy_vm_record: ~is_a_template:(is_a_snapshot || ...)), so the snapshot rule

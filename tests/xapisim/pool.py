@@ -184,6 +184,27 @@ class Pool:
                    MAC=random_mac(), currently_attached=attached)
         self.db.create("VIF", vif, notify=False)
 
+    def create_helper_vm(self, kind, host=0):
+        """One of XenServer's own helper VMs, marked as its creator marks it:
+        ``transfer-vm`` (xenserver/transfervm transferplugin/transfer clone_utility_vm:
+        VM.create with other_config HideFromXenCenter and transfervm_clone, then
+        started), ``driver-domain`` (a storage driver domain: a control domain,
+        ``system_domains.ml`` is_system_domain)."""
+        if kind == "transfer-vm":
+            vdi = new_uuid()
+            return self.create_vm(f"Transfer VM for VDI {vdi}", host=host, vifs=1,
+                                  other_config={"HideFromXenCenter": "true",
+                                                "transfervm_clone": "true",
+                                                "transfer_vdi_uuid": vdi})
+        if kind == "driver-domain":
+            with self.db.lock:     # no client may see it before it is a control domain
+                ref, uuid = self.create_vm("Storage driver domain", host=host, vbds=1, vifs=0,
+                                           notify=False)
+                self.db.update("VM", ref, {"is_control_domain": True})
+                refresh_allowed_operations(self.db, ref)
+                return ref, uuid
+        raise ValueError(f"kind {kind!r} is not one of transfer-vm, driver-domain")
+
     def seed_vms(self, specs):
         with self.db.lock:
             created = [self.create_vm(notify=False, **spec) for spec in specs]

@@ -26,7 +26,7 @@ CONTROLS = ("create_vm", "seed_vms", "vm_record", "modify_vm", "modify_object",
             "restart", "set_master", "set_master_in_place", "call_counts", "reset_call_counts",
             "vm_appeared_at", "blocked_op_set_at", "kill_domain", "set_host_live",
             "set_host_reachable", "gc_tasks", "add_user", "begin_import", "end_import",
-            "begin_incoming_migration", "info")
+            "begin_incoming_migration", "create_helper_vm", "info")
 
 
 def short_workdir():
@@ -187,6 +187,11 @@ class Simulator:
 
     def seed_vms(self, specs):
         return self.pool.seed_vms(specs)
+
+    def create_helper_vm(self, kind, host=0):
+        """A XenServer helper VM (``transfer-vm``, ``driver-domain``), marked as XenServer
+        marks it; returns (ref, uuid)."""
+        return self.pool.create_helper_vm(kind, host)
 
     def vm_record(self, ref_or_uuid):
         with self.pool.db.lock:
