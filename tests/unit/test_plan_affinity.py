@@ -106,6 +106,13 @@ def test_an_affinity_set_again_is_recorded_again_and_cleared():
     assert apply(record, affinity_writes(record))["other_config"][records.KEY_AFFINITY] == UUID_B
 
 
+def test_a_hand_edited_record_is_replaced_by_the_host_it_must_name_before_clearing():
+    """The affinity is the fact; a record that is no host uuid cannot be restored
+    from, so it gives way (the daemon logs the text it replaces)."""
+    record = vm(affinity=HOST_A, other_config={records.KEY_AFFINITY: "my note"})
+    assert affinity_writes(record) == (Write(CLEAR_AFFINITY, HOST_A, UUID_A),)
+
+
 def test_a_running_vm_keeps_its_record_and_affinity_until_halted():
     record = vm(power_state="Running", affinity=HOST_B,
                 other_config={records.KEY_AFFINITY: UUID_A})

@@ -74,7 +74,7 @@ def vm_unblock(args, ctx):
     if records.KEY_VERDICT in other_config:
         writes.append(plan.Write(plan.REMOVE_OTHER, records.KEY_VERDICT, None))
     affinity = [plan.Write(*w) for w in plan_affinity.plan(vm, verdict, ctx.config,
-                                                           ctx.xapi.hosts())]
+                                                           _hosts(ctx, vm))]
     made = _apply(ctx, ref, vm, writes + affinity)
     restored = [w.value for w in made if w.call == plan.RESTORE_AFFINITY and w.key]
     until_text = f"until {records.format_time(until)} ({format_duration(duration)})"
@@ -175,7 +175,7 @@ def vm_block(args, ctx):
         raise CommandError(NOT_ALIEN, f"VM {vm['uuid']} is {verdict.kind}, not alien: "
                            f"{verdict.reason}. csguard blocks only aliens; to protect it "
                            f"anyway {how}. Nothing was changed.", vm["uuid"], verdict.kind)
-    protect = plan.plan(unexempted, verdict, ctx.config, now, ctx.xapi.hosts())
+    protect = plan.plan(unexempted, verdict, ctx.config, now, _hosts(ctx, vm))
     writes = [plan.Write(plan.REMOVE_OTHER, records.KEY_EXEMPTION, None)] if had_exemption else []
     _apply(ctx, ref, vm, writes + list(protect))
     blocked = sorted(w.key for w in protect if w.call == plan.ADD_BLOCK)
@@ -205,6 +205,11 @@ def _remove_only(ctx, ref, vm, verdict):
         ("uuid", vm["uuid"]), ("name-label", vm.get("name_label", "")),
         ("exemption-removed", True), ("blocked", []), ("mode", ctx.config.mode)])
     return Result(data, printable_lines(lines))
+
+
+def _hosts(ctx, vm):
+    """The pool's hosts, read only if the VM's affinity or record needs them."""
+    return ctx.xapi.hosts() if plan_affinity.wanted_hosts(vm) != (None, None) else {}
 
 
 def _apply(ctx, ref, vm, writes):

@@ -47,10 +47,10 @@ class Affinities:
                 self._warned.add(ref)
                 log.log(level, "VM %s (uuid %s): its affinity was set to host %s again "
                         "(by CloudStack's StopCommand or by hand) while it is protected and "
-                        "halted; cleared it again and recorded the host in %s, or that "
-                        "host's connect to CloudStack would fail (to keep affinities, set "
-                        "protection.clear_halted_affinity: false)", name, uuid, write.value,
-                        records.KEY_AFFINITY)
+                        "halted; cleared it again and recorded the host in %s (was %s), or "
+                        "that host's connect to CloudStack would fail (to keep affinities, "
+                        "set protection.clear_halted_affinity: false)", name, uuid,
+                        write.value, records.KEY_AFFINITY, records.show(recorded))
             elif write.call == plan.CLEAR_AFFINITY:
                 log.log(logging.DEBUG if batch is not None else logging.INFO,
                         "VM %s (uuid %s): cleared its affinity (host %s, recorded in %s) so "
