@@ -11,7 +11,7 @@ import threading
 import time
 import xmlrpc.client
 
-from . import rbac, schema, wire
+from . import rbac, realdata, schema, wire
 from .api import Api
 from .controls import Faults
 from .pool import TASK_GC_INTERVAL, XAPI_VERSION, Pool
@@ -26,7 +26,7 @@ CONTROLS = ("create_vm", "seed_vms", "vm_record", "modify_vm", "modify_object",
             "restart", "set_master", "set_master_in_place", "call_counts", "reset_call_counts",
             "vm_appeared_at", "blocked_op_set_at", "kill_domain", "set_host_live",
             "set_host_reachable", "gc_tasks", "add_user", "begin_import", "end_import",
-            "begin_incoming_migration", "create_helper_vm", "info")
+            "begin_incoming_migration", "create_helper_vm", "load_real_vms", "info")
 
 
 def short_workdir():
@@ -187,6 +187,11 @@ class Simulator:
 
     def seed_vms(self, specs):
         return self.pool.seed_vms(specs)
+
+    def load_real_vms(self, directory):
+        """Every real VM record under ``directory`` (../shared/realdata), loaded with its
+        own uuid, flags, names, other_config, tags and blocks; returns [(source, uuid)]."""
+        return realdata.load(self.pool, realdata.vm_records(directory))
 
     def create_helper_vm(self, kind, host=0):
         """A XenServer helper VM (``transfer-vm``, ``driver-domain``), marked as XenServer
