@@ -238,6 +238,8 @@ def test_a_halted_alien_homed_on_a_host_is_cleared_so_that_the_host_connects(mak
             pool.sim.host_uuids[0])
         report = pool.report()
         assert cloudstack.ready(master) is True
+    host = next(h for h in report["hosts"] if h["name-label"] == "xs-0")
+    assert (host["clears"], host["cleared"]) == ([], ["old-db"])
     assert "halted-alien-affinity" not in codes(report)
     assert report["exit-code"] == 0
     assert pool.sim.vm_record(uuid)["power_state"] == "Halted"

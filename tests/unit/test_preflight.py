@@ -180,6 +180,23 @@ def test_with_clearing_turned_off_protected_halted_vms_fail_their_hosts_connect(
     assert "affinity-cleared" not in codes(report)
 
 
+def test_the_vms_csguard_has_cleared_are_listed_with_the_host_they_record():
+    report = analyse(
+        vm("old-db", 1, power="Halted", blocked=protected(),
+           other_config={records.KEY_AFFINITY: HOSTS[MEMBER]["uuid"].upper()}),
+        vm("set-since", 2, power="Halted", affinity=MASTER, blocked=protected(),
+           other_config={records.KEY_AFFINITY: HOSTS[MEMBER]["uuid"]}),
+        vm("gone", 3, power="Halted", blocked=protected(),
+           other_config={records.KEY_AFFINITY: "6c5b4a39-2817-4f06-9e5d-4c3b2a1f0e9d"}))
+    member, master = host_row(report, "host1"), host_row(report, "host0")
+    assert (member.clears, member.cleared) == ((), ("old-db",))
+    assert (master.clears, master.cleared) == (("set-since",), ())
+    found = {f.hosts[0].name: f for f in report.findings if f.code == "affinity-cleared"}
+    assert "has cleared that of 1: 'old-db'" in found["host1"].summary
+    assert found["host1"].vms[0].note == f"cleared, recorded in {records.KEY_AFFINITY}"
+    assert "(1 cleared)" in preflight.format_text(report)
+
+
 def test_an_unprotected_halted_alien_is_cleared_once_csguard_protects_it():
     report = analyse(vm("old-db", 1, power="Halted", affinity=MEMBER))
     assert host_row(report, "host1").clears == ("old-db",)

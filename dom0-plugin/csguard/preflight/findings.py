@@ -122,23 +122,30 @@ def failing_connects(connects, rows, hosts, config):
 
 def cleared_affinities(connects, rows, hosts):
     """Per host: the halted VMs whose affinity csguard records and clears so that
-    the host's connect succeeds."""
+    the host's connect succeeds, and those it has cleared."""
     findings = []
     for host_ref in sorted(connects, key=lambda ref: host_label(hosts[ref])):
-        clears = connects[host_ref].clears
-        if not clears:
+        clears, cleared = connects[host_ref].clears, connects[host_ref].cleared
+        if not clears and not cleared:
             continue
         host = hosts[host_ref]
+        parts = []
+        if clears:
+            parts.append(f"clears the home server (affinity) of {len(clears)} halted VM(s) "
+                         "it protects: " + ", ".join(records.show(rows[r].name) for r in clears))
+        if cleared:
+            parts.append(f"has cleared that of {len(cleared)}: "
+                         + ", ".join(records.show(rows[r].name) for r in cleared))
         findings.append(Finding(
             INFO, "affinity-cleared",
-            f"for host {host_label(host)} to connect, csguard clears the home server "
-            f"(affinity) of {len(clears)} halted VM(s) it protects: "
-            + ", ".join(records.show(rows[ref].name) for ref in clears)
-            + f"; recorded in other_config:{records.KEY_AFFINITY} and put back when csguard "
-            "stops protecting the VM. Until then the VM starts on any host",
+            f"for host {host_label(host)} to connect, csguard " + "; it ".join(parts)
+            + f". The host is recorded in other_config:{records.KEY_AFFINITY} and put back "
+            "when csguard stops protecting the VM; until then the VM starts on any host",
             "to keep the home servers (and the host unable to connect), set "
             "protection.clear_halted_affinity: false",
-            tuple(Item(rows[ref].uuid, rows[ref].name, "halted") for ref in clears),
+            tuple(Item(rows[r].uuid, rows[r].name, "halted: csguard clears it") for r in clears)
+            + tuple(Item(rows[r].uuid, rows[r].name, f"cleared, recorded in "
+                         f"{records.KEY_AFFINITY}") for r in cleared),
             (Item(as_text(host.get("uuid")), host_label(host), ""),)))
     return findings
 

@@ -90,9 +90,11 @@ def format_text(report):
 
 def _connect(host):
     """"succeeds", "FAILS" or "FAILS on 4.0 - 4.2", and how many affinities csguard
-    clears for it."""
+    clears for it or has cleared."""
     text = host.connect.replace("fails", "FAILS")
-    return text + (f" (csguard clears {len(host.clears)} VM affinity)" if host.clears else "")
+    notes = ([f"csguard clears {len(host.clears)} VM affinity"] if host.clears else []) + (
+        [f"{len(host.cleared)} cleared"] if host.cleared else [])
+    return text + (f" ({', '.join(notes)})" if notes else "")
 
 
 def _table(header, rows):

@@ -26,11 +26,12 @@ verdict, who protects it (None for ignored VMs) and every blocked operation
 ({operation: "csguard" or the other tool's reason})."""
 
 HostRow = collections.namedtuple(
-    "HostRow", "uuid name is_master version csguard detail connect clears")
+    "HostRow", "uuid name is_master version csguard detail connect clears cleared")
 HostRow.__doc__ = """One host: product version ("XenServer 8.2.1"), its csguard's state
 (LEADING, STANDING_BY, CONNECTING, NOT_RUNNING, NOT_INSTALLED or UNKNOWN) and why,
 whether CloudStack's connect succeeds with csguard as configured (connect.SUCCEEDS,
-FAILS_OLD, FAILS_ALL) and the names of the VMs whose affinity csguard clears for it."""
+FAILS_OLD, FAILS_ALL), the names of the VMs whose affinity csguard clears for it and
+of those it has cleared (recorded in csguard:affinity)."""
 
 Report = collections.namedtuple("Report", "verdict exit_code pool mode vms hosts findings")
 Report.__doc__ = """verdict: READY, READY_WITH_WARNINGS or NOT_READY, and its exit code;
@@ -88,7 +89,8 @@ def _host_row(ref, host, pool, probe, connects, rows):
     return HostRow(uuid=as_text(host.get("uuid")), name=host_label(host),
                    is_master=pool.get("master") == ref, version=product(host),
                    csguard=state, detail=detail, connect=connects.outcome,
-                   clears=tuple(rows[vm].name for vm in connects.clears))
+                   clears=tuple(rows[vm].name for vm in connects.clears),
+                   cleared=tuple(rows[vm].name for vm in connects.cleared))
 
 
 def _pool_summary(pool):
