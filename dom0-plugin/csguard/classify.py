@@ -41,10 +41,11 @@ Verdict = collections.namedtuple("Verdict", "kind rule reason")
 Verdict.__doc__ = """kind: one of the four kinds; rule: a short id of the deciding rule;
 reason: one human sentence naming that rule."""
 
-# The VM record fields classify() and plan() read (plan_affinity the last two); the
-# daemon keeps only these.
+# The VM record fields classify() and plan() read (plan_affinity power_state and
+# affinity, plan current_operations); the daemon keeps only these.
 FIELDS = ("uuid", "name_label", "is_control_domain", "is_a_template", "is_a_snapshot",
-          "other_config", "tags", "blocked_operations", "power_state", "affinity")
+          "other_config", "tags", "blocked_operations", "power_state", "affinity",
+          "current_operations")
 
 _SYSTEM_VMS = {
     "r": "virtual router",

@@ -7,7 +7,7 @@ concurrent writer's keys are never lost, and only entries carrying our marker ar
 ever changed or removed. An exemption record that came with a clone, copy or
 import from the VM it was granted for is void and csguard's own, so it is removed.
 The affinity writes that keep hosts connectable come from plan_affinity and
-follow the blocks.
+follow the blocks. Nothing is written while an import runs on the VM.
 """
 import collections
 
@@ -30,7 +30,7 @@ RESTORE_AFFINITY = plan_affinity.RESTORE
 def plan(vm, verdict, config, now, hosts):
     """The tuple of Writes for vm (an XAPI record) given its verdict; () if none.
     hosts is {ref: uuid} of the pool's hosts (for the affinity)."""
-    if config.mode != "enforce":
+    if config.mode != "enforce" or _arriving(vm):
         return ()
     blocked = _mapping(vm.get("blocked_operations"))
     other_config = _mapping(vm.get("other_config"))
@@ -42,6 +42,14 @@ def plan(vm, verdict, config, now, hosts):
     if verdict.kind != IGNORED and records.foreign_exemption(vm) is not None:
         writes += (Write(REMOVE_OTHER, records.KEY_EXEMPTION, None),)
     return writes + tuple(Write(*w) for w in plan_affinity.plan(vm, verdict, config, hosts))
+
+
+def _arriving(vm):
+    """An import or incoming migration is under way: XAPI then refuses every other
+    operation on the VM (xapi_vm_lifecycle.ml), and a destroy block would only make
+    its clean-up of a failed import leave the VM behind. Its end is a change of
+    current_operations, so the VM is planned again at once."""
+    return "import" in _mapping(vm.get("current_operations")).values()
 
 
 def _protect(vm, verdict, config, now, blocked, other_config):

@@ -13,7 +13,6 @@ def _settled(sim, daemon, name):
     daemon.wait_until(lambda: not missing_blocks(sim, [marker]), what=f"{name} protected")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14.6")
 @pytest.mark.parametrize("arrival", ["import", "incoming migration"])
 def test_a_failed_arrival_is_cleaned_up_by_xapi(sim, tmp_path, arrival):
     with DaemonRunner(sim.unix_url(0), str(tmp_path / "state")) as daemon:

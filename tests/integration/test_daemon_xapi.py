@@ -83,7 +83,7 @@ def test_records_keep_only_what_classify_and_plan_read(sim):
     for record in (listed, streamed):
         assert set(record) == {"uuid", "name_label", "is_control_domain", "is_a_template",
                                "is_a_snapshot", "other_config", "tags", "blocked_operations",
-                               "power_state", "affinity"}
+                               "power_state", "affinity", "current_operations"}
         assert record["other_config"] == {"csguard:verdict": "x", "site:override": "protect"}
 
 

@@ -70,6 +70,22 @@ def test_a_new_alien_gets_every_configured_op_blocked_then_its_record():
     )
 
 
+@pytest.mark.parametrize("verdict", [ALIEN_VERDICT, Verdict(CLOUDSTACK, "cloudstack-user-vm", "")])
+def test_nothing_is_written_while_an_import_or_incoming_migration_runs(verdict):
+    """XAPI refuses every other operation then (xapi_vm_lifecycle.ml
+    is_allowed_concurrently), and a block would only break its clean-up destroy of a
+    failed import (issue 14.6); the end of the import is a change, planned then."""
+    importing = vm(blocked={"destroy": OURS}, current_operations={"OpaqueRef:t": "import"})
+    assert plan(importing, verdict, DEFAULT, NOW, HOSTS) == ()
+    done = dict(importing, current_operations={})
+    assert plan(done, verdict, DEFAULT, NOW, HOSTS) != ()
+
+
+def test_other_operations_in_progress_do_not_hold_writes_back():
+    busy = vm(current_operations={"OpaqueRef:t": "clean_reboot"})
+    assert plan(busy, ALIEN_VERDICT, DEFAULT, NOW, HOSTS) != ()
+
+
 def test_configured_operations_are_blocked_in_configured_order():
     cfg = config.Config(block_operations=("destroy", "suspend", "clean_reboot"))
     writes = plan(vm(), ALIEN_VERDICT, cfg, NOW, HOSTS)
