@@ -29,7 +29,8 @@ import time
 import cachetools
 
 from csguard import records
-from csguard.cloudstackapi import CloudStackApi, CloudStackError
+from csguard.cloudstackapi import CloudStackApi, CloudStackError, shown
+from csguard.config import ConfigError
 from csguard.credentials import load_api_keys
 
 log = logging.getLogger("csguard")
@@ -89,6 +90,53 @@ def source_for(config, state_dir):
                         verify_tls=config.cloudstack_api_verify_tls)
     return InventorySource(api, state_dir, config.cloudstack_api_refresh,
                            config.cloudstack_api_stale_alert)
+
+
+def read_kept(path, url):
+    """(the Inventory kept at path, or None; why it is unusable, or None). One kept
+    for another API than url does not count."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            kept = json.load(handle)
+        inventory = Inventory({str(k): str(v) for k, v in kept["names"].items()},
+                              str(kept["version"]), float(kept["read_at"]), kept["url"])
+    except FileNotFoundError:
+        return None, None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        return None, f"ignoring the kept inventory {path}: {error}"
+    if inventory.url != url:
+        return None, (f"ignoring the kept inventory {path}: it came from {inventory.url}, "
+                      f"not {url}")
+    return inventory, None
+
+
+def kept(config):
+    """The inventory the daemon keeps, for commands: what the daemon decides by
+    (None without cloudstack.api, or before the daemon read one)."""
+    if config.cloudstack_api_url is None:
+        return None
+    return read_kept(os.path.join(config.state_dir, INVENTORY_FILE),
+                     shown(config.cloudstack_api_url))[0]
+
+
+def for_report(config, now):
+    """(Inventory or None, what preflight says of it) read from the API now, or the
+    kept one if the API cannot be read; (None, None) without cloudstack.api."""
+    if config.cloudstack_api_url is None:
+        return None, None
+    problem = None
+    try:
+        found = fetch(source_for(config, config.state_dir).api, now)
+        where = "read now"
+    except (ConfigError, CloudStackError) as error:
+        problem = str(error)
+        found = kept(config)
+        where = ("the daemon's kept copy, read at " + records.format_time(found.read_at)
+                 if found is not None else "none")
+    return found, {"url": shown(config.cloudstack_api_url),
+                   "version": found.version if found is not None else None,
+                   "inventory": where, "vms": len(found.names) if found is not None else 0,
+                   "error": problem}
 
 
 class InventorySource:
@@ -200,23 +248,12 @@ class InventorySource:
         log.error("cannot read CloudStack's inventory: %s; %s", text, kept)
 
     def _load_kept(self):
-        try:
-            with open(self.path, encoding="utf-8") as handle:
-                kept = json.load(handle)
-            names, url = kept["names"], kept["url"]
-            inventory = Inventory({str(k): str(v) for k, v in names.items()},
-                                  str(kept["version"]), float(kept["read_at"]), url)
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
-            log.warning("ignoring the kept inventory %s: %s", self.path, error)
-            return None
-        if url != self.api.url:
-            log.warning("ignoring the kept inventory %s: it came from %s, not %s",
-                        self.path, url, self.api.url)
-            return None
-        log.info("kept inventory loaded: %d VMs read at %s", len(inventory.names),
-                 records.format_time(inventory.read_at))
+        inventory, problem = read_kept(self.path, self.api.url)
+        if problem is not None:
+            log.warning("%s", problem)
+        elif inventory is not None:
+            log.info("kept inventory loaded: %d VMs read at %s", len(inventory.names),
+                     records.format_time(inventory.read_at))
         return inventory
 
     def _keep(self, inventory):

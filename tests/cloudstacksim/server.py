@@ -5,7 +5,8 @@ What it mirrors, file by file (apache/cloudstack):
   a request that fails verifyRequest gets HTTP 401 and errorcode 401 "unable to
   verify user credentials and/or request signature"; a ServerApiException gets its
   code as the HTTP status and the body of getSerializedApiError;
-- ApiServer.verifyRequest (signature.py) and checkCommandAvailable (the role);
+- ApiServer.verifyRequest (signature.py) and checkCommandAvailable (the role,
+  plugins/acl/dynamic-role-based/.../DynamicRoleBasedAPIAccessChecker.java);
 - ApiServer.getSerializedApiError + ExceptionResponse: {"<cmd>response":
   {"uuidList":[],"errorcode":N,"cserrorcode":M,"errortext":"..."}}, "errorresponse"
   for an unknown command;
@@ -60,6 +61,7 @@ class CloudStackSim:
         self.certificate = certificate
         self.max_page_size = max_page_size
         self.allowed = None  # the role's commands; None allows every command
+        self.account = "csguard"
         self.enforce_timestamps = False  # enforce.post.requests.and.timestamps
         self.mode = "up"  # up | error (HTTP 530) | garbage (200, not JSON) | slow
         self.delay = 0.0
@@ -129,6 +131,8 @@ class CloudStackSim:
                                "system administrator", CS_CLOUD_RUNTIME)
             body = self._execute(command, params)
         except ApiError as error:
+            if error.code == 432:  # getSerializedApiError: UNSUPPORTED_ACTION_ERROR
+                response_name = "errorresponse"
             return error.code, _error_body(response_name, error, json_wanted), _type(json_wanted)
         if self.mode == "garbage":
             return 200, "<html><body>502 Bad Gateway</body></html>", "text/html"
@@ -168,8 +172,10 @@ class CloudStackSim:
         if api_key != self.api_key:
             return False
         if self.allowed is not None and command not in self.allowed:
-            raise ApiError(401, f"The given command '{command}' either does not exist, is "
-                           "not available for user.", CS_SERVER_API)
+            # DynamicRoleBasedAPIAccessChecker.checkAccess: UnavailableCommandException,
+            # which commandAvailable turns into UNSUPPORTED_ACTION_ERROR (432).
+            raise ApiError(432, f"The API [{command}] does not exist or is not available "
+                           f"for the account {self.account}.", CS_SERVER_API)
         return signature.compute(self.secret_key, params) == given
 
     def _execute(self, command, params):

@@ -139,16 +139,18 @@ def test_enforced_timestamps_refuse_expiry_beyond_15_minutes_and_unversioned(clo
     assert call(cloud, "listCapabilities")[0] == 401
 
 
-def test_a_command_the_role_lacks_is_a_401_server_api_exception(cloud):
-    # ApiServer.commandAvailable: PermissionDeniedException -> ServerApiException
-    # (UNAUTHORIZED), cserrorcode 9999 (CSExceptionErrorCode: ServerApiException).
+def test_a_command_the_role_lacks_is_432_unsupported_action(cloud):
+    # DynamicRoleBasedAPIAccessChecker.checkAccess throws UnavailableCommandException;
+    # ApiServer.commandAvailable makes it ServerApiException(UNSUPPORTED_ACTION_ERROR),
+    # which getSerializedApiError names "errorresponse"; cserrorcode 9999
+    # (CSExceptionErrorCode: ServerApiException).
     cloud.allowed = {"listCapabilities"}
     status, body = call(cloud, "listSystemVms")
-    assert status == 401
-    error = body["listsystemvmsresponse"]
-    assert error["cserrorcode"] == 9999
-    assert error["errortext"] == ("The given command 'listSystemVms' either does not exist, "
-                                  "is not available for user.")
+    assert status == 432
+    assert body == {"errorresponse": {
+        "uuidList": [], "errorcode": 432, "cserrorcode": 9999,
+        "errortext": "The API [listSystemVms] does not exist or is not available for the "
+                     "account csguard."}}
 
 
 def test_without_response_json_the_answer_is_xml(cloud):

@@ -143,3 +143,47 @@ def test_an_api_keys_file_root_does_not_own_is_refused(tmp_path):
     with pytest.raises(ConfigError) as caught:
         load_api_keys(path)
     assert "belongs to uid 1000" in str(caught.value)
+
+
+# ---- preflight with the inventory ----
+
+def _report(inventory, cloudstack):
+    from csguard import preflight
+    vms = {"OpaqueRef:a": vm("i-2-10-VM"), "OpaqueRef:b": dict(vm("i-2-11-VM"), uuid=UUID2),
+           "OpaqueRef:c": dict(vm("web01"), uuid=UUID3)}
+    return preflight.analyse(vms, {}, {"uuid": "p", "name_label": "pool"}, API, {}, NOW,
+                             inventory, cloudstack)
+
+
+UUID2 = "0e4bc8f5-5c2b-4cbc-9ab5-ecdf1f5f0b40"
+UUID3 = "0e4bc8f5-5c2b-4cbc-9ab5-ecdf1f5f0b41"
+READ_NOW = {"url": "https://cs.example.com/client/api", "version": "4.20.1.0",
+            "inventory": "read now", "vms": 3, "error": None}
+
+
+def test_preflight_says_per_vm_whether_cloudstack_owns_it():
+    from csguard import preflight
+    report = _report(INVENTORY, READ_NOW)
+    owns = {row.name: row.cloudstack_owns for row in report.vms}
+    assert owns == {"i-2-10-VM": "yes", "i-2-11-VM": "no", "web01": "no"}
+    missing = [f for f in report.findings if f.code == "cloudstack-vms-not-in-pool"]
+    assert [item.name for item in missing[0].vms] == ["r-4-VM", "web-frontend"]
+    text = preflight.format_text(report)
+    assert "CloudStack: https://cs.example.com/client/api, version 4.20.1.0" in text
+    assert "CLOUDSTACK OWNS IT" in text
+    assert preflight.to_dict(report)["cloudstack"]["version"] == "4.20.1.0"
+
+
+def test_preflight_without_an_inventory_says_so_and_warns():
+    report = _report(None, dict(READ_NOW, inventory="none", version=None, vms=0,
+                                error="CloudStack refused listCapabilities (error 401)"))
+    assert {row.cloudstack_owns for row in report.vms} == {"no inventory"}
+    assert any(f.code == "no-inventory" and f.severity == "warning" for f in report.findings)
+
+
+def test_preflight_without_the_api_shows_no_ownership_column():
+    from csguard import preflight
+    vms = {"OpaqueRef:a": vm("i-2-10-VM")}
+    report = preflight.analyse(vms, {}, {"uuid": "p"}, config.Config(), {}, NOW)
+    assert report.cloudstack is None and report.vms[0].cloudstack_owns is None
+    assert "CLOUDSTACK OWNS IT" not in preflight.format_text(report)

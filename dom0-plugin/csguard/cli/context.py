@@ -5,7 +5,7 @@ import os
 import pwd
 import time
 
-from csguard import classify, preflight
+from csguard import classify, inventory, preflight
 from csguard import config as configuration
 from csguard.credentials import credentials_for
 from csguard.options import VALIDATORS, Invalid
@@ -32,12 +32,21 @@ class Context:
         self.now = now
         self._connect = connect
         self._xapi = None
+        self._inventory = self._not_read = object()
 
     @property
     def xapi(self):
         if self._xapi is None:
             self._xapi = self._connect()
         return self._xapi
+
+    @property
+    def inventory(self):
+        """The inventory the daemon keeps (with cloudstack.api), so that commands
+        decide as the daemon does; None without one."""
+        if self._inventory is self._not_read:
+            self._inventory = inventory.kept(self.config)
+        return self._inventory
 
     def close(self):
         if self._xapi is not None:

@@ -40,7 +40,7 @@ def vm_unblock(args, ctx):
                            "and in the audit message)")
     reason = parse_reason(args.values["reason"])
     now = ctx.now()
-    _refuse_unprotected(vm, ctx.config, now)
+    _refuse_unprotected(vm, ctx.config, now, ctx.inventory)
     current = _running_exemption(vm, now)
     if current is not None and not replace:
         raise CommandError(ALREADY_EXEMPT, (
@@ -111,12 +111,12 @@ def vm_unblock(args, ctx):
     return Result(data, printable_lines(lines), 0 if audit is None else 1)
 
 
-def _refuse_unprotected(vm, config, now):
+def _refuse_unprotected(vm, config, now, inventory):
     """Refuse an exemption for a VM csguard never blocks: an exemption on a template
     or snapshot would travel to every VM made from it."""
     other_config = dict(vm.get("other_config") or {})
     other_config.pop(records.KEY_EXEMPTION, None)
-    verdict = classify.classify(dict(vm, other_config=other_config), config, now)
+    verdict = classify.classify(dict(vm, other_config=other_config), config, now, inventory)
     if verdict.kind == classify.IGNORED:
         why = ("csguard never blocks it, and an exemption on it would come with every VM "
                "made from it")
@@ -163,7 +163,7 @@ def vm_block(args, ctx):
     other_config = dict(vm.get("other_config") or {})
     had_exemption = other_config.pop(records.KEY_EXEMPTION, None) is not None
     unexempted = dict(vm, other_config=other_config)
-    verdict = classify.classify(unexempted, ctx.config, now)
+    verdict = classify.classify(unexempted, ctx.config, now, ctx.inventory)
     if verdict.kind != classify.ALIEN:
         if had_exemption:
             return _remove_only(ctx, ref, vm, verdict)

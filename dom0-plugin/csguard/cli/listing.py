@@ -81,10 +81,10 @@ def vm_name(vm):
 
 # --- what vm-list shows -------------------------------------------------------
 
-def describe(vm, config, now):
+def describe(vm, config, now, inventory=None):
     """The FIELDS of one VM, as plain values. protected: every configured
     operation is blocked, by csguard or anyone else."""
-    verdict = classify.classify(vm, config, now)
+    verdict = classify.classify(vm, config, now, inventory)
     blocked = vm.get("blocked_operations") or {}
     exemption = _exemption(vm)
     if exemption is None:
@@ -154,7 +154,7 @@ def vm_list(args, ctx):
         hidden = vm.get("is_a_template") or vm.get("is_a_snapshot")
         if hidden and uuid is None and kind != classify.IGNORED:
             continue
-        row = describe(vm, ctx.config, now)
+        row = describe(vm, ctx.config, now, ctx.inventory)
         if kind is not None and row["class"] != kind:
             continue
         if protected is not None and row["protected"] != protected:
@@ -171,7 +171,7 @@ def vm_classify(args, ctx):
     """The verdict the daemon gives the VM now, the rule that decided it, and
     whether the VM is protected."""
     _, vm = resolve_vm(args, ctx)
-    row = _select(describe(vm, ctx.config, ctx.now()),
+    row = _select(describe(vm, ctx.config, ctx.now(), ctx.inventory),
                   ("uuid", "name-label", "class", "rule", "reason", "protected",
                    "exempt-until"))
     return Result(row, xe_records([row]))

@@ -2,7 +2,7 @@
 daemon's first) and preflight (the read-only report of csguard.preflight)."""
 import collections
 
-from csguard import classify, plan, preflight, records
+from csguard import classify, inventory, plan, preflight, records
 from csguard.cli.args import KINDS, parse_bool
 from csguard.cli.xe import printable_lines
 from csguard.outcome import Result
@@ -21,7 +21,7 @@ def scan(args, ctx):
     hosts = ctx.xapi.hosts()
     for ref, vm in sorted(vms.items(), key=lambda item: (item[1].get("name_label", ""),
                                                          item[0])):
-        verdict = classify.classify(vm, ctx.config, now)
+        verdict = classify.classify(vm, ctx.config, now, ctx.inventory)
         counts[verdict.kind] += 1
         writes = plan.plan(vm, verdict, ctx.config, now, hosts)
         if not writes:
@@ -68,7 +68,8 @@ def run_preflight(args, ctx):
     and what to fix first; run it before adding a host to CloudStack. Exit status 0:
     ready, 1: ready with warnings, 2: not ready."""
     facts = preflight.collect(ctx.xapi)
+    found, cloudstack = inventory.for_report(ctx.config, ctx.now())
     report = preflight.analyse(facts.vms, facts.hosts, facts.pool, ctx.config,
-                               facts.daemons, ctx.now())
+                               facts.daemons, ctx.now(), found, cloudstack)
     return Result(preflight.to_dict(report), preflight.format_text(report),
                   report.exit_code)

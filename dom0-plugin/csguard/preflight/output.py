@@ -43,6 +43,7 @@ def to_dict(report):
         "findings": [_row(dict(f._asdict(), vms=[_row(i._asdict()) for i in f.vms],
                                hosts=[_row(i._asdict()) for i in f.hosts]))
                      for f in report.findings],
+        "cloudstack": report.cloudstack,
     }
 
 
@@ -62,11 +63,18 @@ def format_text(report):
     lines += _table(("HOST", "MASTER", "VERSION", "CSGUARD", "CLOUDSTACK CONNECT", "DETAIL"), [
         (h.name, "yes" if h.is_master else "", h.version or "?", h.csguard,
          _connect(h), h.detail) for h in report.hosts])
+    cloudstack = report.cloudstack
+    if cloudstack is not None:
+        lines += ["", (f"CloudStack: {cloudstack['url']}, version "
+                      f"{cloudstack['version'] or 'unknown'}; inventory: "
+                      f"{cloudstack['inventory']} ({cloudstack['vms']} VMs)")]
     shown = [v for v in report.vms if v.kind != classify.IGNORED]
     lines += ["", "VMs:"]
-    lines += _table(("UUID", "NAME", "POWER", "CLASS", "PROTECTED BY", "REASON"), [
-        (v.uuid, records.show(v.name), v.power_state, v.kind, v.protected_by, v.reason)
-        for v in shown])
+    owns = () if cloudstack is None else ("CLOUDSTACK OWNS IT",)
+    lines += _table(("UUID", "NAME", "POWER", "CLASS") + owns + ("PROTECTED BY", "REASON"), [
+        (v.uuid, records.show(v.name), v.power_state, v.kind)
+        + (() if cloudstack is None else (v.cloudstack_owns,))
+        + (v.protected_by, v.reason) for v in shown])
     ignored = len(report.vms) - len(shown)
     if ignored:
         lines.append(f"  ({ignored} control domain(s), template(s) and snapshot(s) "

@@ -4,7 +4,7 @@ so the report cannot disagree with the guard."""
 import collections
 
 from csguard import classify, records
-from csguard.preflight import connect, findings
+from csguard.preflight import connect, findings, ownership
 from csguard.preflight.facts import (
     as_mapping,
     as_text,
@@ -20,10 +20,12 @@ READY, READY_WITH_WARNINGS, NOT_READY = "ready", "ready with warnings", "not rea
 EXIT_CODES = {READY: 0, READY_WITH_WARNINGS: 1, NOT_READY: 2}
 
 VmRow = collections.namedtuple(
-    "VmRow", "uuid name power_state host affinity kind rule reason protected_by blocked")
+    "VmRow", "uuid name power_state host affinity kind rule reason protected_by blocked "
+             "cloudstack_owns")
 VmRow.__doc__ = """One VM: where it runs (host) and its home server (affinity), its
-verdict, who protects it (None for ignored VMs) and every blocked operation
-({operation: "csguard" or the other tool's reason})."""
+verdict, who protects it (None for ignored VMs), every blocked operation
+({operation: "csguard" or the other tool's reason}) and, with cloudstack.api, whether
+CloudStack's inventory holds it ("yes", "no", "no inventory"; else None)."""
 
 HostRow = collections.namedtuple(
     "HostRow", "uuid name is_master version csguard detail connect clears cleared")
@@ -33,16 +35,20 @@ whether CloudStack's connect succeeds with csguard as configured (connect.SUCCEE
 FAILS_OLD, FAILS_ALL), the names of the VMs whose affinity csguard clears for it and
 of those it has cleared (recorded in csguard:affinity)."""
 
-Report = collections.namedtuple("Report", "verdict exit_code pool mode vms hosts findings")
+Report = collections.namedtuple(
+    "Report", "verdict exit_code pool mode vms hosts findings cloudstack")
 Report.__doc__ = """verdict: READY, READY_WITH_WARNINGS or NOT_READY, and its exit code;
 the pool's uuid, name and HA flag; the configured mode; VmRows, HostRows and
-Findings, most severe first."""
+Findings, most severe first; with cloudstack.api, what was read of CloudStack
+(url, version, inventory, vms, error), else None."""
 
 
-def analyse(vms, hosts, pool, config, daemons, now):
+def analyse(vms, hosts, pool, config, daemons, now, inventory=None, cloudstack=None):
     """The Report for one pool: vms and hosts {ref: XAPI record}, the pool record,
-    daemons {host ref: Probe}, under config at time now (exemptions run out)."""
-    rows = {ref: _vm_row(vm, classify.classify(vm, config, now), hosts, config)
+    daemons {host ref: Probe}, under config at time now (exemptions run out), with
+    CloudStack's inventory and what was read of it (csguard.inventory.for_report)."""
+    rows = {ref: _vm_row(vm, classify.classify(vm, config, now, inventory), hosts, config,
+                         inventory)
             for ref, vm in vms.items()}
     connects = connect.connects(vms, rows, hosts, config)
     host_rows = {ref: _host_row(ref, host, pool, daemons.get(ref), connects[ref], rows)
@@ -59,7 +65,8 @@ def analyse(vms, hosts, pool, config, daemons, now):
         + findings.disruptive_blocks(by_name, vms, rows, config)
         + findings.daemon_coverage(host_rows, pool)
         + findings.old_hosts(by_name, vms, rows, hosts, host_rows)
-        + findings.unenforceable(rows))
+        + findings.unenforceable(rows)
+        + ownership.findings(config, cloudstack, inventory, vms))
     found.sort(key=lambda f: SEVERITIES.index(f.severity))
     severities = {f.severity for f in found}
     verdict = (NOT_READY if ERROR in severities
@@ -68,10 +75,10 @@ def analyse(vms, hosts, pool, config, daemons, now):
     vm_rows = sorted(rows.values(), key=lambda r: (kinds.index(r.kind), r.name, r.uuid))
     host_list = sorted(host_rows.values(), key=lambda h: (not h.is_master, h.name, h.uuid))
     return Report(verdict, EXIT_CODES[verdict], _pool_summary(pool), config.mode,
-                  tuple(vm_rows), tuple(host_list), tuple(found))
+                  tuple(vm_rows), tuple(host_list), tuple(found), cloudstack)
 
 
-def _vm_row(vm, verdict, hosts, config):
+def _vm_row(vm, verdict, hosts, config, inventory):
     blocked = {op: ("csguard" if records.is_ours(reason) else reason)
                for op, reason in as_mapping(vm.get("blocked_operations")).items()}
     return VmRow(
@@ -81,7 +88,7 @@ def _vm_row(vm, verdict, hosts, config):
         affinity=host_name(hosts, vm.get("affinity")),
         kind=verdict.kind, rule=verdict.rule, reason=verdict.reason,
         protected_by=None if verdict.kind == classify.IGNORED else protected_by(vm, config),
-        blocked=blocked)
+        blocked=blocked, cloudstack_owns=ownership.owns(vm, verdict, config, inventory))
 
 
 def _host_row(ref, host, pool, probe, connects, rows):
