@@ -11,16 +11,8 @@ import difflib
 import yaml
 
 from csguard import records
-from csguard.options import (
-    DEFAULTS,
-    SCHEMA,
-    VALIDATORS,
-    Invalid,
-    all_keys,
-    check_together,
-    closest,
-    warnings_for,
-)
+from csguard.optionchecks import check_together, warnings_for
+from csguard.options import DEFAULTS, SCHEMA, VALIDATORS, Invalid, all_keys, closest
 
 DEFAULT_PATH = "/etc/csguard/csguard.yaml"
 MAX_SIZE = 1024 * 1024

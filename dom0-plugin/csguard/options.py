@@ -1,7 +1,7 @@
 """The option table of the configuration file: each option's default, where it
-lives in the YAML tree, the validator of its value, the checks of options that go
-together, and the warnings for risky but legal choices. Validators take a plain
-value and return the field's value, or raise Invalid saying what is wrong."""
+lives in the YAML tree and the validator of its value (optionchecks.py checks the
+options that go together). Validators take a plain value and return the field's
+value, or raise Invalid saying what is wrong."""
 import collections
 import difflib
 import math
@@ -24,15 +24,6 @@ VM_OPERATIONS = frozenset((
     "update_allowed_operations", "make_into_template", "import", "export",
     "metadata_export", "reverting", "destroy", "create_vtpm", "sysprep",
 ))
-
-# Blocking these is allowed but takes something away from the pool's own machinery.
-DISRUPTIVE_OPERATIONS = {
-    "start": "HA can no longer restart protected VMs after a host failure",
-    "start_on": "HA can no longer restart protected VMs after a host failure",
-    "pool_migrate": "maintenance mode (host.evacuate) fails on hosts running protected VMs",
-    "migrate_send": "protected VMs can no longer be live-migrated with their storage, "
-                    "and evacuating a host may fail",
-}
 
 MODES = ("enforce", "audit")
 # An exemption lets CloudStack destroy a VM: it always ends, at the latest after this.
@@ -357,63 +348,3 @@ def _entries(schema):
 VALIDATORS = dict(_entries(SCHEMA))
 # Every option of the file as a dotted path, e.g. "xapi.url".
 OPTIONS = tuple(all_keys(SCHEMA))
-
-
-def check_together(values):
-    """Rules that involve two options; Invalid.field names the one to point at."""
-    both = values["protect_uuids"] & values["allow_uuids"]
-    if both:
-        raise Invalid(f"{min(both)} is also listed in overrides.protect.uuids; "
-                       "a VM can be protected or allowed, not both", field="allow_uuids")
-    if values["protect_tag"] is not None and values["protect_tag"] == values["allow_tag"]:
-        raise Invalid("is the same as overrides.protect.tag; use two different tags",
-                       field="allow_tag")
-    api = values["cloudstack_api_url"] is not None
-    if api and values["cloudstack_api_credentials_file"] is None:
-        raise Invalid("needs cloudstack.api.credentials_file: a file only root can read, "
-                       "with api_key: and secret_key: lines", field="cloudstack_api_url")
-    if not api and values["cloudstack_api_credentials_file"] is not None:
-        raise Invalid("is only used with cloudstack.api.url; set that too or remove this",
-                       field="cloudstack_api_credentials_file")
-    remote = not values["xapi_url"].startswith("unix://")
-    if not remote and values["credentials_file"] is not None:
-        raise Invalid("is only used with an http(s) xapi.url: the local socket needs no "
-                       "password; remove it", field="credentials_file")
-
-
-def warnings_for(values):
-    warnings = []
-    for op in values["block_operations"]:
-        if op in DISRUPTIVE_OPERATIONS:
-            warnings.append(f"protection.block_operations: blocking {op}: "
-                            f"{DISRUPTIVE_OPERATIONS[op]}")
-    if "destroy" not in values["block_operations"]:
-        warnings.append("protection.block_operations: destroy is not blocked, so "
-                        "CloudStack can delete the records of protected VMs (its StopCommand "
-                        "ends with VM.destroy, and it destroys halted aliens on connect)")
-    for op in ("clean_shutdown", "hard_shutdown"):
-        if op not in values["block_operations"]:
-            warnings.append(f"protection.block_operations: {op} is not blocked, so "
-                            "CloudStack can shut protected VMs down")
-    for pattern in values["name_patterns"]:
-        if pattern.fullmatch(""):
-            warnings.append(f"cloudstack.name_patterns: {records.show(pattern.pattern)} "
-                            "matches the empty name and maybe every name, so it may leave "
-                            "VMs unprotected")
-    if not values["xapi_url"].startswith("unix://") and values["credentials_file"] is None:
-        warnings.append("xapi.url is http(s) and xapi.credentials_file is not set: csguard "
-                        "logs in as root with an empty password, which XAPI refuses unless "
-                        "root has none; set xapi.credentials_file (a chmod 600 file with the "
-                        "user name and password)")
-    api_url = values["cloudstack_api_url"]
-    if api_url is not None and api_url.startswith("http://"):
-        warnings.append("cloudstack.api.url is plain http: the inventory can be read and "
-                        "forged on the way (the secret key itself is never sent); use https")
-    if api_url is not None and not values["cloudstack_api_verify_tls"]:
-        warnings.append("cloudstack.api.verify_tls is false: anyone between this host and "
-                        "CloudStack can answer with a forged inventory and so release VMs; "
-                        "set cloudstack.api.ca_file instead")
-    if values["mode"] == "audit":
-        warnings.append("protection.mode is audit: VMs are classified and reported, "
-                        "nothing is blocked")
-    return tuple(warnings)
