@@ -1,7 +1,7 @@
 """The checks of options that go together, and the warnings for risky but legal
 choices; both take the validated values of every option (options.py)."""
 from csguard import records
-from csguard.options import Invalid
+from csguard.options import PLAIN_HTTP_REFUSED, Invalid, is_loopback
 
 # Blocking these is allowed but takes something away from the pool's own machinery.
 DISRUPTIVE_OPERATIONS = {
@@ -33,6 +33,22 @@ def check_together(values):
     if not remote and values["credentials_file"] is not None:
         raise Invalid("is only used with an http(s) xapi.url: the local socket needs no "
                        "password; remove it", field="credentials_file")
+    _check_tls(values)
+
+
+def _check_tls(values):
+    url = values["xapi_url"]
+    pinned = bool(values["xapi_tls_fingerprints"])
+    if pinned and values["xapi_ca_file"] is not None:
+        raise Invalid("and xapi.ca_file are one or the other: pin the hosts' certificates "
+                       "or trust the CA that signed them", field="xapi_tls_fingerprints")
+    if not url.startswith("http://"):
+        return
+    if pinned or values["xapi_ca_file"] is not None:
+        raise Invalid("is plain http, so xapi.ca_file and xapi.tls_fingerprints would "
+                       "check nothing: use https://", field="xapi_url")
+    if not is_loopback(url) and not values["xapi_allow_plain_http"]:
+        raise Invalid(PLAIN_HTTP_REFUSED, field="xapi_url")
 
 
 def warnings_for(values):
@@ -67,6 +83,11 @@ def warnings_for(values):
         warnings.append("cloudstack.api.verify_tls is false: anyone between this host and "
                         "CloudStack can answer with a forged inventory and so release VMs; "
                         "set cloudstack.api.ca_file instead")
+    url = values["xapi_url"]
+    if url.startswith("http://") and not is_loopback(url):
+        warnings.append("xapi.allow_plain_http is true: the XAPI password and every answer "
+                        "cross the network in clear, and anyone on the way can change them; "
+                        "use https:// with xapi.ca_file or xapi.tls_fingerprints")
     if values["mode"] == "audit":
         warnings.append("protection.mode is audit: VMs are classified and reported, "
                         "nothing is blocked")

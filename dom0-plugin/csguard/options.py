@@ -4,6 +4,7 @@ options that go together). Validators take a plain value and return the field's
 value, or raise Invalid saying what is wrong."""
 import collections
 import difflib
+import ipaddress
 import math
 import re
 import urllib.parse
@@ -55,6 +56,9 @@ DEFAULTS = collections.OrderedDict((
     ("exemption_default_duration", 4 * 3600.0),
     ("xapi_url", "unix:///var/lib/xcp/xapi"),
     ("credentials_file", None),
+    ("xapi_ca_file", None),
+    ("xapi_tls_fingerprints", ()),
+    ("xapi_allow_plain_http", False),
     ("call_timeout", 30.0),
     ("state_dir", "/var/lib/csguard"),
     ("log_level", "info"),
@@ -254,6 +258,53 @@ def _url(value):
     return url
 
 
+PLAIN_HTTP_REFUSED = (
+    "is plain http to another machine, which sends the XAPI password in clear: use "
+    "https:// (with xapi.ca_file or xapi.tls_fingerprints for XAPI's self-signed "
+    "certificate), or set xapi.allow_plain_http: true")
+
+
+def is_loopback(url):
+    """Whether an http(s) URL names this machine (localhost, 127.0.0.0/8, ::1)."""
+    host = urllib.parse.urlsplit(url).hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+_HEX = re.compile(r"[0-9A-Fa-f]+")
+
+
+def _fingerprints(value):
+    """SHA-256 fingerprints as xe certificate-list (fingerprint_sha256) and openssl
+    x509 -fingerprint -sha256 show them, kept in XAPI's form (AB:CD:...)."""
+    if value is None:
+        return ()
+    single = isinstance(value, str)
+    items = [value] if single else _list(value, "SHA-256 certificate fingerprints")
+    prints = []
+    for index, item in enumerate(items):
+        where = None if single else index
+        if not isinstance(item, str):
+            raise Invalid(f"fingerprints are text, not {_yaml_type(item)}", item=where)
+        digits = item.rpartition("=")[2].strip().replace(":", "")
+        if _HEX.fullmatch(digits) and len(digits) == 40:
+            raise Invalid(f"{records.show(item)} is a SHA-1 fingerprint; give the SHA-256 "
+                           "one (xe certificate-list: fingerprint_sha256)", item=where)
+        if not _HEX.fullmatch(digits) or len(digits) != 64:
+            raise Invalid(f"{records.show(item)} is not a SHA-256 fingerprint (32 hex "
+                           "octets, as xe certificate-list shows fingerprint_sha256)",
+                           item=where)
+        digits = digits.upper()
+        fingerprint = ":".join(digits[i:i + 2] for i in range(0, 64, 2))
+        if fingerprint not in prints:
+            prints.append(fingerprint)
+    return tuple(prints)
+
+
 def _path(value, what):
     path = _text(value, what)
     if not path.startswith("/") or "\0" in path:
@@ -331,6 +382,9 @@ SCHEMA = {
         "url": ("xapi_url", _url),
         "credentials_file": ("credentials_file", _optional_path),
         "call_timeout": ("call_timeout", _call_timeout),
+        "ca_file": ("xapi_ca_file", _optional_path),
+        "tls_fingerprints": ("xapi_tls_fingerprints", _fingerprints),
+        "allow_plain_http": ("xapi_allow_plain_http", _boolean),
     },
     "state_dir": ("state_dir", lambda value: _path(value, "a directory path")),
     "log_level": ("log_level", _one_of(LOG_LEVELS, "log level")),

@@ -1,11 +1,15 @@
 """How XML-RPC reaches XAPI: small transports over a unix socket, HTTP and HTTPS,
 every connect and request bounded by a timeout (XenAPI's own unix-socket
 transport turns "_" into "/" in the path and has no timeout), and a parser that
-slims each struct while it is read. Plain standard library: XenAPI is imported
-by xapi.py alone.
+slims each struct while it is read. HTTPS verifies the peer before anything is
+sent: against the system's CAs, a CA file, or pinned SHA-256 fingerprints (XAPI's
+certificates are self-signed, so pinning is what most pools need). Plain
+standard library: XenAPI is imported by xapi.py alone.
 """
+import hashlib
 import http.client
 import socket
+import ssl
 import xml.parsers.expat
 import xmlrpc.client
 
@@ -98,21 +102,68 @@ class HttpTransport(_TimeoutMixin, xmlrpc.client.Transport):
         return connection
 
 
-class HttpsTransport(_TimeoutMixin, xmlrpc.client.SafeTransport):
-    """XML-RPC over HTTPS with a timeout (certificates verified)."""
+TLS_HINT = ("XAPI's certificate is self-signed unless you installed one: pin it with "
+            "xapi.tls_fingerprints (xe certificate-list params=host,fingerprint_sha256) "
+            "or name its CA in xapi.ca_file")
 
-    def __init__(self, timeout):
-        xmlrpc.client.SafeTransport.__init__(self)
+
+class CertificateMismatch(ssl.SSLError):
+    """The peer's certificate is not one of the pinned fingerprints."""
+
+
+def fingerprint(der):
+    """A DER certificate's SHA-256 fingerprint as XAPI shows it (AB:CD:...)."""
+    digits = hashlib.sha256(der).hexdigest().upper()
+    return ":".join(digits[i:i + 2] for i in range(0, len(digits), 2))
+
+
+class _PinnedConnection(http.client.HTTPSConnection):
+    """An HTTPS connection that closes before sending anything unless the peer's
+    certificate has one of `fingerprints` (the pin replaces CA and name checks)."""
+
+    def __init__(self, host, fingerprints, context):
+        http.client.HTTPSConnection.__init__(self, host, context=context)
+        self.fingerprints = fingerprints
+
+    def connect(self):
+        http.client.HTTPSConnection.connect(self)
+        seen = fingerprint(self.sock.getpeercert(binary_form=True))
+        if seen not in self.fingerprints:
+            self.close()
+            raise CertificateMismatch(
+                f"the certificate of {self.host} has SHA-256 fingerprint {seen}, which is "
+                "not in xapi.tls_fingerprints; if this host's certificate was replaced, "
+                "check it (xe certificate-list) and add it")
+
+
+class HttpsTransport(_TimeoutMixin, xmlrpc.client.SafeTransport):
+    """XML-RPC over HTTPS with a timeout; the certificate is verified against
+    `fingerprints` if given, else `ca_file`, else the system's CAs."""
+
+    def __init__(self, timeout, ca_file=None, fingerprints=()):
+        if fingerprints:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        else:
+            context = ssl.create_default_context(cafile=ca_file)
+        xmlrpc.client.SafeTransport.__init__(self, context=context)
         self.timeout = timeout
+        self.fingerprints = frozenset(fingerprints)
 
     def make_connection(self, host):
+        if self.fingerprints and not (self._connection and host == self._connection[0]):
+            chost, self._extra_headers, _x509 = self.get_host_info(host)
+            self._connection = host, _PinnedConnection(chost, self.fingerprints,
+                                                       self.context)
         connection = xmlrpc.client.SafeTransport.make_connection(self, host)
         connection.timeout = self.timeout
         return connection
 
 
 WIRE_ERRORS = (
-    OSError,  # includes socket.timeout and refused/reset connections
+    OSError,  # includes socket.timeout, refused/reset connections and TLS errors
+    ssl.CertificateError,  # Python 3.6: a name mismatch is a ValueError
     http.client.HTTPException,
     xmlrpc.client.ProtocolError,
     xmlrpc.client.Fault,  # XenAPI raises these when its re-login fails
@@ -133,6 +184,12 @@ def describe(error):
     """A one-line reason for a wire error (socket.timeout's str is just "timed out")."""
     if isinstance(error, socket.timeout):
         return "no answer in time (timed out)"
+    if isinstance(error, CertificateMismatch):
+        return str(error)
+    if isinstance(error, ssl.CertificateError) or (
+            isinstance(error, ssl.SSLError) and "CERTIFICATE_VERIFY_FAILED" in str(error)):
+        reason = getattr(error, "verify_message", None) or str(error)
+        return f"the certificate could not be verified ({reason}); {TLS_HINT}"
     if isinstance(error, xmlrpc.client.Fault):
         return error.faultString
     if isinstance(error, xmlrpc.client.ProtocolError):

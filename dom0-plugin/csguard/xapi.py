@@ -25,6 +25,7 @@ import xmlrpc.client
 import XenAPI
 
 from csguard import classify, plan_affinity, records
+from csguard.options import PLAIN_HTTP_REFUSED, is_loopback
 from csguard.poolroute import Route, with_host
 from csguard.transport import (
     WIRE_ERRORS,
@@ -72,7 +73,13 @@ class XapiUnavailable(Exception):
 _NOT_LOGGED_IN = 401
 
 
-def _session_for(url, timeout):
+def tls_options(config):
+    """The Xapi keyword arguments of the configuration's TLS options."""
+    return {"ca_file": config.xapi_ca_file, "fingerprints": config.xapi_tls_fingerprints,
+            "allow_plain_http": config.xapi_allow_plain_http}
+
+
+def _session_for(url, timeout, tls):
     """A XenAPI Session for `url` ("unix:///path" or "http(s)://host[:port]/")."""
     if url.startswith("unix://"):
         path = url[len("unix://"):]
@@ -81,9 +88,12 @@ def _session_for(url, timeout):
                              "absolute path, e.g. unix:///var/lib/xcp/xapi")
         return XenAPI.Session("http://localhost/", transport=UnixTransport(path, timeout))
     if url.startswith("http://"):
+        if not tls["allow_plain_http"] and not is_loopback(url):
+            raise ValueError(f"XAPI URL {shown_url(url)} {PLAIN_HTTP_REFUSED}")
         return XenAPI.Session(url, transport=HttpTransport(timeout))
     if url.startswith("https://"):
-        return XenAPI.Session(url, transport=HttpsTransport(timeout))
+        return XenAPI.Session(url, transport=HttpsTransport(timeout, tls["ca_file"],
+                                                            tls["fingerprints"]))
     raise ValueError(f"XAPI URL {shown_url(url)!r} is not understood: use "
                      "unix:///path/to/socket or http(s)://host[:port]/")
 
@@ -94,14 +104,19 @@ class Xapi:
     `vm_fields` are the VM record fields kept in listings and event snapshots
     (by default what classify and plan read: a 5,000-VM cache stays small on
     dom0); of other_config only csguard's own keys ("csguard:...") and
-    `other_config_keys` are kept.
+    `other_config_keys` are kept. Over https the certificate is checked against
+    `fingerprints`, else `ca_file`, else the system's CAs; plain http to another
+    machine is refused (ValueError) unless `allow_plain_http`.
     """
 
     def __init__(self, url, credentials=None, timeout=30.0, originator="csguard",
-                 vm_fields=classify.FIELDS, other_config_keys=(), route=None):
+                 vm_fields=classify.FIELDS, other_config_keys=(), route=None,
+                 ca_file=None, fingerprints=(), allow_plain_http=False):
         self.timeout = float(timeout)
         self.originator = originator
         self.route = route or Route(url)
+        self._tls = {"ca_file": ca_file, "fingerprints": tuple(fingerprints),
+                     "allow_plain_http": allow_plain_http}
         self._credentials = credentials or ("root", "")
         self._use(url)
         self._handle = None
@@ -133,7 +148,7 @@ class Xapi:
         """Talk to `url` from now on (a new connection, no session yet)."""
         self.url = url
         self.shown_url = shown_url(url)
-        self._session = _session_for(url, self.timeout)
+        self._session = _session_for(url, self.timeout, self._tls)
         self._transport = self._session.transport
         self._transport.reduce_struct = self._slim_if_vm
 
@@ -146,8 +161,12 @@ class Xapi:
         for url in self.route.candidates():
             while url not in tried:
                 tried.add(url)
-                if url != self.url:
-                    self._use(url)
+                try:
+                    if url != self.url:
+                        self._use(url)
+                except ValueError as e:
+                    failures.append(str(e))
+                    break
                 try:
                     self._login_here()
                 except XapiError as e:

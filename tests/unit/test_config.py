@@ -23,7 +23,8 @@ OPTIONS = [
     "overrides.allow.uuids", "overrides.allow.tag", "overrides.other_config_key",
     "protection.mode", "protection.block_operations", "protection.clear_halted_affinity",
     "exemptions.default_duration",
-    "xapi.url", "xapi.credentials_file", "xapi.call_timeout",
+    "xapi.url", "xapi.credentials_file", "xapi.call_timeout", "xapi.ca_file",
+    "xapi.tls_fingerprints", "xapi.allow_plain_http",
     "state_dir", "log_level",
 ]
 
@@ -152,7 +153,7 @@ def test_name_patterns_are_compiled():
     assert cfg.name_patterns[0].fullmatch("web-12")
 
 
-@pytest.mark.parametrize("url", ["http://10.0.0.1/", "https://pool-master.example:443/",
+@pytest.mark.parametrize("url", ["https://10.0.0.1/", "https://pool-master.example:443/",
                                  "http://127.0.0.1:8080", "https://[::1]:443/"])
 def test_remote_urls_take_a_credentials_file(url):
     cfg = parse(f"xapi:\n  url: '{url}'\n  credentials_file: /etc/csguard/xapi.secret\n")
@@ -189,7 +190,7 @@ def test_vm_operations_is_xapis_enum():
      "clean_shutdown is not blocked"),
     ("protection: {mode: audit}", "nothing is blocked"),
     ("cloudstack: {name_patterns: ['.*']}", "matches the empty name"),
-    ("xapi: {url: 'http://10.0.0.1/'}", "xapi.credentials_file is not set"),
+    ("xapi: {url: 'https://10.0.0.1/'}", "xapi.credentials_file is not set"),
 ])
 def test_warnings(text, warning):
     cfg = parse(text)

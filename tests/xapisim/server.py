@@ -107,10 +107,16 @@ class _UnixServer(_TrackingMixIn, socketserver.UnixStreamServer):
 class _TcpServer(_TrackingMixIn, socketserver.TCPServer):
     allow_reuse_address = True
 
+    tls_context = None
+
     def get_request(self):
-        """Replies go out at once (no Nagle delay), as xapi's own server sends them."""
+        """Replies go out at once (no Nagle delay), as xapi's own server sends them.
+        With TLS the handshake happens in the handler's thread, on the first read."""
         request, address = super().get_request()
         request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if self.tls_context is not None:
+            request = self.tls_context.wrap_socket(request, server_side=True,
+                                                   do_handshake_on_connect=False)
         return request, address
 
 
@@ -142,8 +148,10 @@ class Endpoint:
         return cls(simulator, host_index, "unix", _UnixServer(path, _Handler))
 
     @classmethod
-    def tcp(cls, simulator, host_index, address, port):
-        return cls(simulator, host_index, "tcp", _TcpServer((address, port), _Handler))
+    def tcp(cls, simulator, host_index, address, port, tls_context=None):
+        server = _TcpServer((address, port), _Handler)
+        server.tls_context = tls_context
+        return cls(simulator, host_index, "tcp", server)
 
     @property
     def port(self):

@@ -11,7 +11,7 @@ import threading
 import time
 import xmlrpc.client
 
-from . import rbac, realdata, schema, wire
+from . import rbac, realdata, schema, tls, wire
 from .api import Api
 from .controls import Faults
 from .pool import TASK_GC_INTERVAL, XAPI_VERSION, Pool
@@ -51,12 +51,15 @@ class Simulator:
     the sockets, ``state.db`` and ``plugins/``; ``tcp`` adds a loopback TCP port per
     host, where login checks root/``password`` (None: any credentials). ``xapi_version``
     ("1.249": XenServer/XCP-ng 8.2; "25.33": XenServer 8) sets the hosts'
-    software_version and the vm_operations the pool knows. Use as a context manager or
+    software_version and the vm_operations the pool knows. ``tls`` serves HTTPS on the
+    TCP ports, each host with its own self-signed certificate (``host_certificate(i)``,
+    ``host_fingerprint(i)``; needs the openssl command). Use as a context manager or
     ``start()``/``stop()``.
     """
 
     def __init__(self, hosts=1, workdir=None, plugins_dir=None, tcp=True, password="xenroot",
-                 unix_socket=None, port=0, auth_failure_delay=0.0, xapi_version=XAPI_VERSION):
+                 unix_socket=None, port=0, auth_failure_delay=0.0, xapi_version=XAPI_VERSION,
+                 tls=False):
         if hosts < 1:
             raise ValueError(f"a pool needs at least one host (hosts={hosts!r})")
         self._own_workdir = workdir is None
@@ -74,6 +77,8 @@ class Simulator:
         self._endpoints = []
         self._tcp_ports = {}
         self._unreachable = set()
+        self._certificates = {}
+        self.https = tls
         self.running = False
 
     # --- lifecycle -----------------------------------------------------------
@@ -104,12 +109,15 @@ class Simulator:
     def _open_tcp(self, i):
         address = self.host_address(i)
         wanted = self._tcp_ports.get(i, self._tcp_ports.get(0, self._requested_port))
+        context = None
+        if self.https:
+            context = tls.server_context(*self._certificate(i))
         try:
-            endpoint = Endpoint.tcp(self, i, address, wanted)
+            endpoint = Endpoint.tcp(self, i, address, wanted, context)
         except OSError:
             if i == 0 and wanted == self._requested_port and wanted:
                 raise
-            endpoint = Endpoint.tcp(self, i, address, 0)
+            endpoint = Endpoint.tcp(self, i, address, 0, context)
         self._tcp_ports[i] = endpoint.port
         return endpoint
 
@@ -161,7 +169,23 @@ class Simulator:
         if i not in self._tcp_ports:
             raise RuntimeError("no TCP port: the simulator was created with tcp=False"
                                if not self.tcp else "no TCP port yet: call start() first")
-        return f"http://{self.host_address(i)}:{self._tcp_ports[i]}/"
+        scheme = "https" if self.https else "http"
+        return f"{scheme}://{self.host_address(i)}:{self._tcp_ports[i]}/"
+
+    def _certificate(self, i):
+        if i not in self._certificates:
+            name = self.pool.db.get("host", self.pool.host_refs[i])["hostname"]
+            self._certificates[i] = tls.make_host_certificate(self.workdir, name,
+                                                              self.host_address(i))
+        return self._certificates[i]
+
+    def host_certificate(self, i=0):
+        """The PEM file of host i's certificate (what a CA file would hold)."""
+        return self._certificate(i)[0]
+
+    def host_fingerprint(self, i=0):
+        """Host i's certificate's SHA-256 fingerprint, as xe certificate-list shows it."""
+        return tls.fingerprint(self.host_certificate(i))
 
     @property
     def tcp_url(self):

@@ -10,7 +10,7 @@ from csguard import config as configuration
 from csguard.credentials import credentials_for
 from csguard.options import VALIDATORS, Invalid
 from csguard.outcome import BAD_ARGUMENT, CONFIG_ERROR, CommandError
-from csguard.xapi import Xapi
+from csguard.xapi import Xapi, tls_options
 
 ENV_XAPI_URL = "CSGUARD_XAPI_URL"
 ENV_CONFIG = "CSGUARD_CONFIG"
@@ -110,7 +110,7 @@ def xapi_options(config):
 def connect(url, credentials, config):
     try:
         xapi = Xapi(url, credentials=credentials, timeout=config.call_timeout,
-                    originator="csguard-cli", **xapi_options(config))
+                    originator="csguard-cli", **xapi_options(config), **tls_options(config))
     except ValueError as e:
         raise CommandError(BAD_ARGUMENT, str(e))
     xapi.login()

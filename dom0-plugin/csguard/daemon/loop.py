@@ -30,7 +30,7 @@ from csguard.messages import Messenger
 from csguard.poolroute import Route
 from csguard.statusfile import StatusFile
 from csguard.transport import shown_url
-from csguard.xapi import Xapi, XapiError, XapiUnavailable
+from csguard.xapi import Xapi, XapiError, XapiUnavailable, tls_options
 
 log = logging.getLogger("csguard")
 
@@ -218,7 +218,7 @@ class Daemon:
         config = self.config
         self._set_role(ROLE_CONNECTING, f"connecting to {shown_url(config.xapi_url)}")
         xapi = Xapi(config.xapi_url, credentials=self._credentials,
-                    timeout=config.call_timeout, route=self._route,
+                    timeout=config.call_timeout, route=self._route, **tls_options(config),
                     other_config_keys=[config.override_key] if config.override_key else ())
         self._xapi = xapi
         self.systemd.beat(config.call_timeout * 2)
