@@ -26,6 +26,10 @@ VM_OPERATIONS = frozenset((
     "metadata_export", "reverting", "destroy", "create_vtpm", "sysprep",
 ))
 
+# vm_operations younger than the oldest XAPI csguard supports (xapi 1.249), with the
+# first xapi (major, minor) that knows them: an older pool refuses them as keys.
+OPERATIONS_SINCE = {"create_vtpm": (23, 10), "sysprep": (25, 24)}
+
 MODES = ("enforce", "audit")
 # An exemption lets CloudStack destroy a VM: it always ends, at the latest after this.
 MAX_DURATION = 366 * 86400
@@ -233,6 +237,19 @@ def duration(value):
         raise Invalid(f"{records.show(text)} must be more than 0 and at most 366d: "
                       "every exemption ends")
     return float(seconds)
+
+
+def unknown_to_xapi(operations, xapi_version):
+    """The operations a pool master running xapi `xapi_version` (its host's
+    software_version "xapi": "1.249", "25.24"...) does not know; () when the
+    version cannot be read (a refused write then says so)."""
+    try:
+        version = tuple(int(part) for part in str(xapi_version).split(".")[:2])
+    except ValueError:
+        return ()
+    if len(version) < 2:
+        return ()
+    return tuple(op for op in operations if version < OPERATIONS_SINCE.get(op, version))
 
 
 def _url(value):

@@ -52,12 +52,19 @@ def _arriving(vm):
     return "import" in _mapping(vm.get("current_operations")).values()
 
 
+def protect_order(operations):
+    """The configured operations, `destroy` first: it is the one that loses data,
+    so it must not wait behind (or be skipped after) another write."""
+    return sorted(operations, key=lambda op: op != "destroy")
+
+
 def _protect(vm, verdict, config, now, blocked, other_config):
-    """Block every configured op (anyone's entry counts), keep our entries' text
-    current, drop ours from ops no longer configured; then the verdict record."""
+    """Block every configured op, destroy first (anyone's entry counts), keep our
+    entries' text current, drop ours from ops no longer configured; then the
+    verdict record."""
     wanted = records.blocked_reason(vm.get("uuid"))
     writes = []
-    for op in config.block_operations:
+    for op in protect_order(config.block_operations):
         current = blocked.get(op)
         if op not in blocked:
             writes.append(Write(ADD_BLOCK, op, wanted))

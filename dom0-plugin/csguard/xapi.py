@@ -275,35 +275,43 @@ class Xapi:
         return {ref: record["uuid"] for ref, record in self.call("host.get_all_records").items()}
 
     def apply(self, vm_ref, writes):
-        """Make the `writes` (plan.Write) on one VM; returns the writes this call made.
+        """Make the `writes` (plan.Write) on one VM, stopping at the first refusal;
+        returns the writes this call made (see `write`)."""
+        made = (self.write(vm_ref, write) for write in writes)
+        return [write for write in made if write is not None]
 
-        An add that finds the key already present is not an error but is left out
-        of the result: someone (maybe a second daemon during a master change) made
-        the same decision, and announced it. So is an affinity write that finds the
-        affinity changed since the plan was made: the next event plans again.
+    def write(self, vm_ref, write):
+        """Make one plan.Write; returns it as made, or None if there was nothing to
+        do. XapiError if XAPI refused it.
+
+        An add that finds the key already present did nothing: someone (maybe a
+        second daemon during a master change) made the same decision, and announced
+        it. So did an affinity write that finds the affinity changed since the plan
+        was made: the next event plans again. A remove of a block first re-reads
+        the entry and goes ahead only if it is still csguard's: the decision was
+        made from an older snapshot, and XAPI has no conditional remove, so this
+        leaves the smallest window it allows for someone else's entry (Xen
+        Orchestra's "true") to be taken away.
         """
-        made = []
-        for write in writes:
-            if write.call == plan_affinity.CLEAR:
-                if self._clear_affinity(vm_ref, write.key, write.value):
-                    made.append(write)
-                continue
-            if write.call == plan_affinity.RESTORE:
-                restored = self._restore_affinity(vm_ref, write.key)
-                made.append(write if restored else write._replace(key=None))
-                continue
-            if write.value is None:
-                args = (vm_ref, write.key)
-            else:
-                args = (vm_ref, write.key, write.value)
+        if write.call == plan_affinity.CLEAR:
+            return write if self._clear_affinity(vm_ref, write.key, write.value) else None
+        if write.call == plan_affinity.RESTORE:
+            restored = self._restore_affinity(vm_ref, write.key)
+            return write if restored else write._replace(key=None)
+        if write.value is not None:
             try:
-                self.call("VM." + write.call, *args)
+                self.call("VM." + write.call, vm_ref, write.key, write.value)
             except XapiError as e:
                 if e.code != "MAP_DUPLICATE_KEY":
                     raise
-                continue
-            made.append(write)
-        return made
+                return None
+            return write
+        if write.call == "remove_from_blocked_operations":
+            current = self.call("VM.get_blocked_operations", vm_ref).get(write.key)
+            if not records.is_ours(current):
+                return None
+        self.call("VM." + write.call, vm_ref, write.key)
+        return write
 
     def _clear_affinity(self, vm_ref, host_ref, host_uuid):
         """Record the host, then clear the affinity, so the old host is never lost;

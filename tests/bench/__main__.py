@@ -100,6 +100,11 @@ def parse_args(argv):
     parser.add_argument("--poller-interval", type=_positive, default=d.poller_interval,
                         help="the cron poller's shortened interval (its results are scaled "
                              "to 60 s)")
+    parser.add_argument("--busy-ms", type=_positive, default=d.busy_ms,
+                        help="milliseconds every XAPI call takes in the busy-master "
+                             "measurement (default 2)")
+    parser.add_argument("--busy-rate", type=_positive, default=d.busy_rate,
+                        help="new aliens per second during the busy-master adoption")
     args = parser.parse_args(argv)
     if args.pythons:
         pythons = [p for p in args.pythons.split(",") if p]
@@ -118,7 +123,8 @@ def parse_args(argv):
         new_aliens=args.new_aliens,
         alien_rate=args.alien_rate, modifications=args.modifications,
         modification_rate=args.modification_rate, idle_seconds=args.idle_seconds,
-        poller_interval=args.poller_interval)
+        poller_interval=args.poller_interval, busy_ms=args.busy_ms,
+        busy_rate=args.busy_rate)
     return args
 
 

@@ -15,18 +15,18 @@ import time
 
 from xapisim.events import BATCH_DELAY
 
-from . import adoption, alternative, latency, memory, procstat, steady, workload
+from . import adoption, alternative, busy, latency, memory, procstat, steady, workload
 from .simproc import SimProcess
 
 Settings = collections.namedtuple("Settings", [
     "sizes", "pythons", "repeats", "new_aliens", "alien_rate", "modifications",
     "modification_rate", "idle_seconds", "poller_interval", "poller_idle_runs",
-    "probe_writes"])
+    "probe_writes", "busy_ms", "busy_rate"])
 
 DEFAULTS = Settings(sizes=(100, 1000, 5000), pythons=(), repeats=3, new_aliens=200,
                     alien_rate=20.0, modifications=1000, modification_rate=200.0,
                     idle_seconds=30.0, poller_interval=3.0, poller_idle_runs=3,
-                    probe_writes=200)
+                    probe_writes=200, busy_ms=2.0, busy_rate=10.0)
 
 
 def python_version(python):
@@ -168,5 +168,8 @@ def run(settings, log=lambda line: print(line, file=sys.stderr, flush=True)):
         log(f"{largest} VMs: daemon memory under Python {versions[python]}")
         by_python[versions[python]] = memory_under(python, largest, settings)
     results["memory"] = {"vms": largest, "by_python": by_python}
+    log(f"{largest} VMs: a busy master ({settings.busy_ms:g} ms per call), bare client and "
+        f"csguard, new aliens during csguard's adoption")
+    results["busy"] = busy.measure(primary, largest, settings.busy_ms, settings.busy_rate)
     results["seconds"] = time.time() - results["started_at"]
     return results

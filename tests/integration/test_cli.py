@@ -352,7 +352,7 @@ def test_vm_block_in_audit_mode_removes_the_exemption_and_blocks_nothing(sim, tm
 def test_scan_dry_run_prints_the_plan_and_changes_nothing(sim):
     before = {uuid: sim.vm_record(uuid) for uuid in sim.vms.values()}
     out = ok(run_cli(sim, "scan", "dry-run=true"))
-    assert f"would change {sim.vms['web']} ('web-01', alien): block clean_shutdown" in out
+    assert f"would change {sim.vms['web']} ('web-01', alien): block destroy" in out
     assert "i-2-10-VM" not in out
     assert {uuid: sim.vm_record(uuid) for uuid in sim.vms.values()} == before
 

@@ -157,3 +157,25 @@ def test_status_file_reports_role_counts_and_identity(pool, tmp_path):
         assert oct(state_dir.stat().st_mode & 0o777) == oct(0o750)
         assert oct((state_dir / "status.json").stat().st_mode & 0o777) == oct(0o644)
     assert daemon.status_file()["role"] == "stopped"
+
+
+def test_a_vm_created_during_a_long_adoption_is_protected_before_it_ends(sim, tmp_path):
+    """A busy master (2 ms per call) and 1,000 aliens: the adoption takes seconds.
+    A VM created in its middle must not wait for its end, and no VM is written twice."""
+    aliens = [uuid for _, uuid in sim.seed_vms([{"name_label": f"old-{i}"}
+                                               for i in range(1000)])]
+    sim.latency(2)
+    sim.reset_call_counts()
+    with DaemonRunner(sim.unix_url(0), str(tmp_path / "state")) as daemon:
+        daemon.wait_until(lambda: sim.call_counts().get("VM.add_to_blocked_operations", 0)
+                          >= 400, what="the adoption under way")
+        _, new = sim.create_vm("created mid-adoption")
+        daemon.wait_until(lambda: not missing_blocks(sim, [new]), what="the new VM protected")
+        assert not daemon.ready
+        assert missing_blocks(sim, aliens), "the adoption was over before the new VM's turn"
+        daemon.wait_ready(timeout=120)
+        assert missing_blocks(sim, aliens + [new]) == {}
+        counts = sim.call_counts()
+        assert counts["VM.add_to_blocked_operations"] == 1001 * len(DEFAULT_BLOCKED)
+        assert counts["VM.add_to_other_config"] == 1001
+        sim.latency(0)

@@ -165,6 +165,16 @@ def test_every_xapi_operation_but_power_state_reset_can_be_blocked(op):
     assert parse(f"protection: {{block_operations: [{op}]}}").block_operations == (op,)
 
 
+@pytest.mark.parametrize("version, unknown", [
+    ("1.249", ("create_vtpm", "sysprep")), ("23.9", ("create_vtpm", "sysprep")),
+    ("23.10", ("sysprep",)), ("25.23.1", ("sysprep",)), ("25.24", ()), ("26.1.3", ()),
+    ("", ()), ("not a version", ()), (None, ()), ("25", ()),
+])
+def test_operations_a_pools_xapi_does_not_know(version, unknown):
+    ops = ("destroy", "create_vtpm", "sysprep", "shutdown")
+    assert options.unknown_to_xapi(ops, version) == unknown
+
+
 def test_vm_operations_is_xapis_enum():
     for op in ("destroy", "clean_shutdown", "hard_shutdown", "shutdown", "start", "start_on",
                "pool_migrate", "migrate_send", "power_state_reset", "changing_VCPUs_live",

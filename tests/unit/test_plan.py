@@ -13,6 +13,7 @@ from csguard.plan import (
     Write,
     next_expiry,
     plan,
+    protect_order,
 )
 
 NOW = 1795579805.0  # 2026-11-25T04:10:05Z
@@ -59,12 +60,12 @@ def verdict_record(reason=ALIEN_VERDICT.reason, since=NOW):
 
 # ---- aliens ----
 
-def test_a_new_alien_gets_every_configured_op_blocked_then_its_record():
+def test_a_new_alien_gets_every_configured_op_blocked_destroy_first_then_its_record():
     assert plan(vm(), ALIEN_VERDICT, DEFAULT, NOW, HOSTS) == (
+        Write(ADD_BLOCK, "destroy", OURS),
         Write(ADD_BLOCK, "clean_shutdown", OURS),
         Write(ADD_BLOCK, "hard_shutdown", OURS),
         Write(ADD_BLOCK, "shutdown", OURS),
-        Write(ADD_BLOCK, "destroy", OURS),
         Write(ADD_OTHER, records.KEY_VERDICT,
               "alien since 2026-11-25T04:10:05Z: name 'web01' is not a CloudStack name"),
     )
@@ -86,11 +87,11 @@ def test_other_operations_in_progress_do_not_hold_writes_back():
     assert plan(busy, ALIEN_VERDICT, DEFAULT, NOW, HOSTS) != ()
 
 
-def test_configured_operations_are_blocked_in_configured_order():
-    cfg = config.Config(block_operations=("destroy", "suspend", "clean_reboot"))
+def test_configured_operations_are_blocked_destroy_first_then_in_configured_order():
+    cfg = config.Config(block_operations=("suspend", "clean_reboot", "destroy", "shutdown"))
     writes = plan(vm(), ALIEN_VERDICT, cfg, NOW, HOSTS)
     assert [w.key for w in writes if w.call == ADD_BLOCK] == ["destroy", "suspend",
-                                                              "clean_reboot"]
+                                                              "clean_reboot", "shutdown"]
 
 
 def test_xen_orchestra_entries_count_as_blocked_and_stay():
@@ -243,7 +244,7 @@ def test_odd_field_types_do_not_crash():
     record = vm()
     record.update(blocked_operations=None, other_config=None)
     writes = plan(record, ALIEN_VERDICT, DEFAULT, NOW, HOSTS)
-    assert [w.key for w in writes] == list(DEFAULT_OPS) + [records.KEY_VERDICT]
+    assert [w.key for w in writes] == protect_order(DEFAULT_OPS) + [records.KEY_VERDICT]
     assert plan(record, Verdict(CLOUDSTACK, "r", "x"), DEFAULT, NOW, HOSTS) == ()
 
 

@@ -2,7 +2,8 @@
 
 The entry point: arguments, the configuration, logging, then the loop (loop.py)
 until SIGTERM. Exit statuses (sysexits.h, as the CLI's): 78 when the configuration
-stops it from starting, 64 for bad arguments; the unit does not retry either.
+stops it from starting (also when the pool's XAPI cannot carry it out), 64 for bad
+arguments; the unit does not retry either.
 """
 import argparse
 import logging

@@ -23,6 +23,7 @@ class Leadership:
         self.pool_uuid = None
         self.leader = False
         self.known = None
+        self.master_name = None     # for a standby's STATUS=: who protects
 
     def pool_changed(self, pool):
         self.pool_uuid = pool.get("uuid")
@@ -32,6 +33,8 @@ class Leadership:
         """Lead if this host is the pool master; after a fresh listing. True when
         this host has become the master since the last session (take over)."""
         self.leader = self.master == self.this_host
+        if not self.leader:
+            self.master_name = self._host_name(xapi, self.master)
         changed = self.known is not None and self.known != self.leader
         self.known = self.leader
         if changed:
@@ -54,8 +57,9 @@ class Leadership:
             log.warning("this host is now the pool master: csguard takes over protecting "
                         "the pool")
         else:
+            self.master_name = self._host_name(xapi, self.master)
             log.warning("this host is no longer the pool master (now host %s): csguard "
-                        "stops writing and stands by", self._host_name(xapi, self.master))
+                        "stops writing and stands by", self.master_name)
 
     def _host_name(self, xapi, ref):
         """A host's name for a log line; its ref if XAPI cannot say."""

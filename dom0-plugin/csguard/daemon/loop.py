@@ -19,6 +19,7 @@ import time
 from csguard import __version__, classify, records
 from csguard import config as configuration
 from csguard.credentials import credentials_for
+from csguard.daemon import poolconfig, readiness
 from csguard.daemon.attempts import Attempts
 from csguard.daemon.backoff import BACKOFF_CAP, Backoff
 from csguard.daemon.leadership import Leadership
@@ -27,6 +28,7 @@ from csguard.daemon.reconcile import Reconciler
 from csguard.daemon.systemd import Signals, Stop, Systemd, Wakeup
 from csguard.journal import set_level
 from csguard.messages import Messenger
+from csguard.outcome import CONFIG_ERROR, EXIT_STATUSES
 from csguard.poolroute import Route
 from csguard.statusfile import StatusFile
 from csguard.transport import shown_url
@@ -38,6 +40,8 @@ CLASSES = ("vm", "pool", "task")
 # Longest event.from wait; shorter when a timer (exemption expiry, status file,
 # watchdog) needs the loop sooner.
 EVENT_WAIT = 30.0
+# Exit status when the configuration does not fit the pool at start (as a bad file).
+EXIT_CONFIG = EXIT_STATUSES[CONFIG_ERROR]
 
 ROLE_CONNECTING, ROLE_LEADER, ROLE_STANDBY, ROLE_STOPPED = (
     "connecting", "leader", "standby", "stopped")
@@ -45,6 +49,10 @@ ROLE_CONNECTING, ROLE_LEADER, ROLE_STANDBY, ROLE_STOPPED = (
 
 class _Reconnect(Exception):
     """The config changed: start a fresh session with it."""
+
+
+class _Refused(Exception):
+    """The configuration does not fit this pool and there is no previous one."""
 
 
 class Daemon:
@@ -72,6 +80,7 @@ class Daemon:
         self._outage = None
         self._last_event_at = None
         self._status_line = None
+        self._previous_config = None   # after SIGHUP, until the new one fits the pool
 
     def run(self):
         """Protect until SIGTERM; returns the exit status."""
@@ -93,6 +102,9 @@ class Daemon:
                     self._reload()
         except Stop:
             pass
+        except _Refused as e:
+            log.error("not starting: %s", e)
+            return EXIT_CONFIG
         finally:
             self.signals.stopping = True
             self._shut_down()
@@ -108,6 +120,8 @@ class Daemon:
             self._watch(xapi)
         except _Reconnect:
             return 0.0
+        except _Refused:
+            raise
         except (XapiUnavailable, XapiError) as e:
             self._connection_lost(e)
         except Exception:  # a bug met on one record must not end protection
@@ -145,17 +159,15 @@ class Daemon:
         self.systemd.beat(self.ownership.budget() + self.config.call_timeout)
         self.ownership.start()  # before the first reconcile: READY=1 covers leftovers
         takeover = self.leadership.elect(xapi)
+        self._check_config(xapi)
         self._set_role(ROLE_LEADER if self.leadership.leader else ROLE_STANDBY, "connected")
+        self._token = token
         self._reconcile_all(xapi, "initial adoption" if not self.ready
                             else "takeover" if takeover else "resync")
         for event in tasks:
             self._task_event(xapi, event)
-        if not self.ready:
-            self.ready = True
-            self._flush_status(force=True)
-            self.systemd.notify(f"READY=1\nSTATUS={self._status_text()}")
-            log.info("ready: %s", self._status_text())
-        self._token = token
+        self._flush_status(force=True)
+        self._maybe_ready()
 
     def _watch(self, xapi):
         while True:
@@ -182,6 +194,19 @@ class Daemon:
             self.systemd.beat(self.ownership.budget() + self.config.call_timeout)
             if self.ownership.tick(xapi, self.leadership.pool_uuid, self.leadership.leader):
                 self._reconcile_all(xapi, "CloudStack's inventory changed")
+            self.reconciler.retry(xapi, self.config, self.leadership.leader)
+            self._maybe_ready()
+
+    def _maybe_ready(self):
+        """READY=1 once every alien is protected (see readiness.py); until then
+        STATUS= says what the start waits for."""
+        if self.ready or not readiness.is_ready(self.config.mode, self.reconciler):
+            self._flush_status()
+            return
+        self.ready = True
+        self._flush_status(force=True)
+        self.systemd.notify(f"READY=1\nSTATUS={self._status_text()}")
+        log.info("ready: %s", self._status_text())
 
     def _event(self, xapi, event):
         cls = event.get("class")
@@ -205,8 +230,16 @@ class Daemon:
             self._task_event(xapi, event)
 
     def _reconcile_all(self, xapi, why):
-        self.reconciler.reconcile_all(xapi, self.config, self.leadership.leader,
-                               self.leadership.pool_uuid, why)
+        self.reconciler.reconcile_all(xapi, self.config, lambda: self.leadership.leader,
+                                      self.leadership.pool_uuid, why,
+                                      poll=lambda: self._poll(xapi))
+
+    def _poll(self, xapi):
+        """Between the VMs of a long pass: the events that came meanwhile, at once."""
+        self.systemd.beat(self.config.call_timeout * 2)
+        events, self._token = xapi.event_from(CLASSES, self._token, 0.0)
+        for event in events:
+            self._event(xapi, event)
 
     def _task_event(self, xapi, event):
         self.attempts.task_event(xapi, event, self.reconciler.vms, self.status,
@@ -245,6 +278,9 @@ class Daemon:
         timeout = EVENT_WAIT
         if self.reconciler.expiries:
             timeout = min(timeout, max(0.0, min(self.reconciler.expiries.values()) - now) + 0.1)
+        retry = self.reconciler.retries.next_due()
+        if retry is not None:
+            timeout = min(timeout, max(0.0, retry - now) + 0.01)
         due = self.status.due_in(time.monotonic())
         if due is not None:
             timeout = min(timeout, due + 0.05)
@@ -266,6 +302,21 @@ class Daemon:
         self.status.update(role=ROLE_STOPPED, connection="stopped")
         self.status.flush(force=True)
 
+    def _check_config(self, xapi):
+        """Refuse a configuration this pool's XAPI cannot carry out (see
+        poolconfig.py): at start by exiting, after SIGHUP by going back to the
+        previous one."""
+        try:
+            poolconfig.check(xapi, self.leadership.master, self.config)
+        except configuration.ConfigError as e:
+            if self._previous_config is None:
+                raise _Refused(e)
+            log.error("SIGHUP: the new configuration does not fit this pool, keeping "
+                      "the old one: %s", e)
+            self.config, self._previous_config = self._previous_config, None
+            raise _Reconnect()
+        self._previous_config = None
+
     def _reload(self):
         self.signals.reload_requested = False
         try:
@@ -282,7 +333,7 @@ class Daemon:
             self.status = StatusFile(new.state_dir)
         if new.xapi_url != self.config.xapi_url:
             self._route = Route(new.xapi_url)
-        self.config = new
+        self._previous_config, self.config = self.config, new
         self._credentials = credentials
         self.ownership = self.reconciler.ownership = ownership
         log.info("SIGHUP: configuration reloaded from %s; resyncing every VM",
@@ -297,12 +348,8 @@ class Daemon:
         self.status.update(role=role, connection=connection)
 
     def _status_text(self):
-        counts = self.reconciler.kind_counts()
-        return (f"{self.role} ({self.config.mode}): "
-                f"{self.reconciler.protected} aliens protected, "
-                f"{self.reconciler.unprotected} unprotected; "
-                f"{counts[classify.CLOUDSTACK]} cloudstack, {counts[classify.EXEMPT]} exempt, "
-                f"{counts[classify.IGNORED]} ignored")
+        return readiness.status_line(self.role, self.config.mode, self.reconciler,
+                                     self.leadership, self.ready)
 
     def _flush_status(self, force=False):
         counts = self.reconciler.kind_counts()

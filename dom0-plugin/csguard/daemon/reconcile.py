@@ -12,9 +12,17 @@ import time
 
 from csguard import classify, plan, records
 from csguard.daemon.affinity import Affinities
+from csguard.daemon.retries import Retries
 from csguard.xapi import XapiError
 
 log = logging.getLogger("csguard")
+
+# How often a full pass stops to read the events that came meanwhile (seconds).
+POLL_EVERY = 0.5
+
+
+class _Vanished(Exception):
+    """The VM was destroyed while being written (HANDLE_INVALID)."""
 
 
 class Reconciler:
@@ -33,6 +41,9 @@ class Reconciler:
         self._counts = collections.Counter()
         self.expiries = {}       # ref -> epoch when its exemption runs out
         self.affinities.reset()
+        self.retries = Retries()
+        self._done = None        # during a full pass: the VMs already reconciled
+        self._again = None       # a full pass asked for during one: why
 
     @property
     def protected(self):
@@ -48,49 +59,68 @@ class Reconciler:
             counts[kind] += n
         return counts
 
-    def reconcile_all(self, xapi, config, leader, pool_uuid, why):
+    def reconcile_all(self, xapi, config, leader, pool_uuid, why, poll=None):
+        """Every cached VM. `leader()` says whether to write (it may change while
+        the pass polls). During a long pass `poll()` is called every POLL_EVERY
+        seconds: VMs created or changed meanwhile are reconciled at once from their
+        events (and then skipped by the pass, so none is written twice) instead
+        of queueing behind thousands of others. A pass asked for while one runs
+        (a takeover seen while polling) follows it."""
+        if self._done is not None:
+            self._again = why
+            return
         now = time.time()
         outcome = collections.Counter()
-        for ref, vm in list(self.vms.items()):
-            self.reconcile(xapi, ref, vm, now, config, leader, batch=outcome)
+        self._done = set()
+        try:
+            next_poll = time.monotonic() + POLL_EVERY
+            for ref in list(self.vms):
+                if poll is not None and time.monotonic() >= next_poll:
+                    poll()
+                    next_poll = time.monotonic() + POLL_EVERY
+                vm = self.vms.get(ref)
+                if vm is not None and ref not in self._done:
+                    self.reconcile(xapi, ref, vm, now, config, leader(), batch=outcome)
+        finally:
+            self._done = None
         aliens = self._counts[(classify.ALIEN, True)] + self._counts[(classify.ALIEN, False)]
         log.info("%s: %d VMs checked, %d newly protected, %d unprotected, %d aliens (%d "
                  "protected)%s", why, len(self.vms), outcome["protected"],
                  outcome["unprotected"], aliens, self._counts[(classify.ALIEN, True)],
-                 "" if leader else "; standing by (this host is not the pool master)")
-        if leader and (outcome["protected"] or outcome["unprotected"]):
+                 "" if leader() else "; standing by (this host is not the pool master)")
+        if leader() and (outcome["protected"] or outcome["unprotected"]):
             self.messenger.summary(xapi, pool_uuid, outcome["protected"],
                                    outcome["unprotected"], aliens)
+        again, self._again = self._again, None
+        if again:
+            self.reconcile_all(xapi, config, leader, pool_uuid, again, poll)
 
     def reconcile(self, xapi, ref, vm, now, config, leader, batch):
         """Classify one VM and, as the leader, make XAPI match. `batch` is a
         Counter for a full reconcile (one summary message), None for a live event."""
+        if self._done is not None:
+            self._done.add(ref)
         verdict = self._classify(ref, vm, now, config, batch)
         hosts = self.affinities.hosts(xapi, vm)
         writes = plan.plan(vm, verdict, config, now, hosts) if leader else ()
-        applied = False
+        held, made = set(vm.get("blocked_operations") or {}), ()
         if writes:
             self._beat(config.call_timeout * (len(writes) + 1))
             try:
-                made = xapi.apply(ref, writes)
-                applied = True
-            except XapiError as e:
-                if e.code == "HANDLE_INVALID":
-                    log.debug("VM %s vanished while being reconciled", vm.get("uuid"))
-                    self.forget(ref)
-                    return
-                log.error("could not update VM %s (uuid %s): %s; retried on its next change "
-                          "and at the next resync", records.show(vm.get("name_label")),
-                          vm.get("uuid"), e)
-            if applied:
-                self._report_change(xapi, vm, verdict, made, batch)
-                self.affinities.report(ref, vm, made, batch)
-        elif leader and verdict.kind == classify.ALIEN and config.mode == "audit":
-            self.affinities.audit(ref, vm, hosts)
-        blocked = vm.get("blocked_operations") or {}
-        protected = verdict.kind == classify.ALIEN and (applied or (
-            all(op in blocked for op in config.block_operations)
-            and self.affinities.cleared(vm, hosts, config)))
+                held, made = self._write(xapi, ref, vm, verdict, writes, held, batch)
+            except _Vanished:
+                log.debug("VM %s vanished while being reconciled", vm.get("uuid"))
+                self.forget(ref)
+                return
+            self.affinities.report(ref, vm, made, batch)
+        else:
+            self.retries.held(ref)
+            if leader and verdict.kind == classify.ALIEN and config.mode == "audit":
+                self.affinities.audit(ref, vm, hosts)
+        protected = verdict.kind == classify.ALIEN and all(
+            op in held for op in config.block_operations) and (
+            self.affinities.cleared(vm, hosts, config)
+            or any(w.call == plan.CLEAR_AFFINITY for w in made))
         self._set_state(ref, verdict, protected, vm, batch, config, leader)
         expiry = plan.next_expiry(vm, now)
         if expiry is None:
@@ -112,6 +142,51 @@ class Reconciler:
             if ownership.refresh_for_new_vm(vm.get("name_label")):
                 verdict = classify.classify(vm, config, now, ownership.current)
         return verdict
+
+    def _write(self, xapi, ref, vm, verdict, writes, held, batch):
+        """Make every write, each whatever became of the others; returns the
+        operations blocked afterwards and the writes made. A refused write is
+        retried later."""
+        made, failures = [], []
+        for write in writes:
+            try:
+                changed = xapi.write(ref, write)
+            except XapiError as e:
+                if e.code == "HANDLE_INVALID":
+                    raise _Vanished()
+                failures.append((write, e))
+                continue
+            if changed is not None:
+                made.append(changed)
+            if write.call == plan.ADD_BLOCK:
+                held.add(write.key)
+            elif write.call == plan.REMOVE_BLOCK and changed is not None:
+                held.discard(write.key)
+        if failures:
+            first = not self.retries.pending(ref)
+            delay = self.retries.failed(ref, vm, failures)
+            log.log(logging.ERROR if first else logging.DEBUG,
+                    "XAPI refused %s; trying again in %.1f s and until it holds",
+                    self.retries.reason_of(ref), delay)
+        elif self.retries.pending(ref):
+            self.retries.held(ref)
+            log.info("VM %s (uuid %s): the writes XAPI refused before now hold",
+                     records.show(vm.get("name_label")), vm.get("uuid"))
+        self._report_change(xapi, vm, verdict, made, batch)
+        return held, made
+
+    def retry(self, xapi, config, leader):
+        """Reconcile again the VMs whose refused writes are due for another try."""
+        if not leader:
+            self.retries = Retries()
+            return
+        now = time.time()
+        for ref in self.retries.due(now):
+            vm = self.vms.get(ref)
+            if vm is None:
+                self.retries.held(ref)
+            else:
+                self.reconcile(xapi, ref, vm, now, config, leader, batch=None)
 
     def _report_change(self, xapi, vm, verdict, writes, batch):
         """Log and announce a VM that gained blocks it lacked or lost ours; a mere
@@ -158,6 +233,7 @@ class Reconciler:
 
     def forget(self, ref):
         self.vms.pop(ref, None)
+        self.retries.held(ref)
         self.expiries.pop(ref, None)
         old = self._state.pop(ref, None)
         if old is not None:
