@@ -162,8 +162,8 @@ class Daemon:
         self._check_config(xapi)
         self._set_role(ROLE_LEADER if self.leadership.leader else ROLE_STANDBY, "connected")
         self._token = token
-        self._reconcile_all(xapi, "initial adoption" if not self.ready
-                            else "takeover" if takeover else "resync")
+        self._reconcile_all(xapi, "takeover" if takeover
+                            else "initial adoption" if not self.ready else "resync")
         for event in tasks:
             self._task_event(xapi, event)
         self._flush_status(force=True)
