@@ -1,8 +1,8 @@
 """XAPI refuses chosen writes (the simulator's one-shot refusals): every refused
 write is retried with capped backoff until it holds, a refused write does not stop
 the VM's other writes, READY=1 waits until every alien is protected (STATUS= says
-why meanwhile), and an operation the pool's XAPI does not know is refused when the
-configuration is loaded against that pool."""
+why meanwhile), and an operation the pool's XAPI does not know is refused (named,
+and left out) when the configuration is loaded against that pool."""
 import signal
 
 from integration.daemon_runner import DEFAULT_BLOCKED, missing_blocks, wait_for, write_config
@@ -58,34 +58,20 @@ def test_a_refused_write_on_a_live_event_is_retried(sim, watched, fleet, tmp_pat
     assert_recovered(sim, watched, fleet, said=r"^XAPI refused \w+ on VM 'live alien")
 
 
-def test_an_operation_the_pools_xapi_does_not_know_is_refused_at_start(sim, fleet, tmp_path):
-    config = write_config(str(tmp_path), "protection:\n  block_operations: "
-                                         "[destroy, shutdown, create_vtpm]\n")
-    daemon = fleet.start(sim.unix_url(0), str(tmp_path / "state"), config=config)
-    assert daemon.wait_exit() == 78
-    assert ("not starting: " + config) in daemon.logs()
-    assert "runs xapi 1.249, which does not know create_vtpm (create_vtpm needs xapi 23.10)" \
-        in daemon.logs()
-
-
-def test_the_same_operation_is_accepted_by_a_pool_that_knows_it(sim, fleet, tmp_path):
-    sim.modify_object("host", sim.host_refs[0], "software_version",
-                      {"product_version": "8.4.0", "xapi": "25.24"})
-    _, uuid = sim.create_vm("vtpm owner", power_state="Halted")
-    config = write_config(str(tmp_path), "protection:\n  block_operations: "
-                                         "[destroy, create_vtpm]\n")
-    fleet.start(sim.unix_url(0), str(tmp_path / "state"), config=config).wait_ready()
-    assert missing_blocks(sim, [uuid], ("destroy", "create_vtpm")) == {}
-
-
-def test_a_reloaded_operation_the_pool_does_not_know_keeps_the_old_config(
+def test_a_reloaded_operation_the_pool_does_not_know_is_refused_and_the_rest_applies(
         sim, watched, fleet, tmp_path):
+    """At start: tests/integration/test_daemon_versions.py."""
     config = write_config(str(tmp_path), "protection:\n  mode: enforce\n")
     daemon = fleet.start(sim.unix_url(0), str(tmp_path / "state"), config=config)
     daemon.wait_ready()
-    write_config(str(tmp_path), "protection:\n  block_operations: [destroy, sysprep]\n")
+    write_config(str(tmp_path), "protection:\n  block_operations: "
+                                f"[{', '.join(DEFAULT_BLOCKED)}, sysprep]\n")
     daemon.send_signal(signal.SIGHUP)
-    daemon.wait_log("does not fit this pool, keeping the old one")
+    daemon.wait_log("configuration reloaded")
     watched.seed(sim, aliens=2, prefix="after the reload ")
-    assert_recovered(sim, watched, fleet, said=r"keeping the old one: .*does not know "
-                                               r"sysprep", levels=("ERROR",))
+    assert_recovered(sim, watched, fleet, levels=("ERROR",),
+                     said=r"protection.block_operations: this pool's master runs xapi 1.249, "
+                          r"which does not know sysprep \(sysprep needs xapi 25.24\): not "
+                          r"blocked on this pool")
+    assert not [uuid for uuid in watched.aliens
+                if "sysprep" in sim.vm_record(uuid)["blocked_operations"]]

@@ -2,7 +2,6 @@
 idl/datamodel_vm.ml): what each role lets csguard do."""
 import os
 
-import pytest
 from csguard import records
 
 from integration.daemon_runner import DaemonRunner, missing_blocks, write_config
@@ -38,11 +37,11 @@ def test_as_vm_operator_it_cannot_protect_and_says_which_role_it_needs(sim, tmp_
     assert "Traceback" not in daemon.logs()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 14.1")
 def test_as_vm_operator_it_never_reports_ready(sim, tmp_path):
-    """The README: the service is ready only once every alien VM is protected; today
-    READY=1 comes while XAPI refuses every write."""
+    """The README: the service is ready only once every alien VM is protected, not
+    while XAPI refuses every write; STATUS= says which refusal it waits for."""
     sim.create_vm("alien")
     with _daemon(sim, tmp_path, "vm-operator") as daemon:
         daemon.wait_log("RBAC_PERMISSION_DENIED")
+        daemon.wait_status("XAPI refuses destroy")
         assert not daemon.ready

@@ -28,7 +28,6 @@ from csguard.daemon.reconcile import Reconciler
 from csguard.daemon.systemd import Signals, Stop, Systemd, Wakeup
 from csguard.journal import set_level
 from csguard.messages import Messenger
-from csguard.outcome import CONFIG_ERROR, EXIT_STATUSES
 from csguard.poolroute import Route
 from csguard.statusfile import StatusFile
 from csguard.transport import shown_url
@@ -40,8 +39,6 @@ CLASSES = ("vm", "pool", "task")
 # Longest event.from wait; shorter when a timer (exemption expiry, status file,
 # watchdog) needs the loop sooner.
 EVENT_WAIT = 30.0
-# Exit status when the configuration does not fit the pool at start (as a bad file).
-EXIT_CONFIG = EXIT_STATUSES[CONFIG_ERROR]
 
 ROLE_CONNECTING, ROLE_LEADER, ROLE_STANDBY, ROLE_STOPPED = (
     "connecting", "leader", "standby", "stopped")
@@ -49,10 +46,6 @@ ROLE_CONNECTING, ROLE_LEADER, ROLE_STANDBY, ROLE_STOPPED = (
 
 class _Reconnect(Exception):
     """The config changed: start a fresh session with it."""
-
-
-class _Refused(Exception):
-    """The configuration does not fit this pool and there is no previous one."""
 
 
 class Daemon:
@@ -80,7 +73,7 @@ class Daemon:
         self._outage = None
         self._last_event_at = None
         self._status_line = None
-        self._previous_config = None   # after SIGHUP, until the new one fits the pool
+        self._loaded = config           # as read; self.config is it fitted to the pool
 
     def run(self):
         """Protect until SIGTERM; returns the exit status."""
@@ -102,9 +95,6 @@ class Daemon:
                     self._reload()
         except Stop:
             pass
-        except _Refused as e:
-            log.error("not starting: %s", e)
-            return EXIT_CONFIG
         finally:
             self.signals.stopping = True
             self._shut_down()
@@ -120,8 +110,6 @@ class Daemon:
             self._watch(xapi)
         except _Reconnect:
             return 0.0
-        except _Refused:
-            raise
         except (XapiUnavailable, XapiError) as e:
             self._connection_lost(e)
         except Exception:  # a bug met on one record must not end protection
@@ -159,7 +147,7 @@ class Daemon:
         self.systemd.beat(self.ownership.budget() + self.config.call_timeout)
         self.ownership.start()  # before the first reconcile: READY=1 covers leftovers
         takeover = self.leadership.elect(xapi)
-        self._check_config(xapi)
+        self.config = poolconfig.fit(xapi, self.leadership.master, self._loaded)
         self._set_role(ROLE_LEADER if self.leadership.leader else ROLE_STANDBY, "connected")
         self._token = token
         self._reconcile_all(xapi, "takeover" if takeover
@@ -302,21 +290,6 @@ class Daemon:
         self.status.update(role=ROLE_STOPPED, connection="stopped")
         self.status.flush(force=True)
 
-    def _check_config(self, xapi):
-        """Refuse a configuration this pool's XAPI cannot carry out (see
-        poolconfig.py): at start by exiting, after SIGHUP by going back to the
-        previous one."""
-        try:
-            poolconfig.check(xapi, self.leadership.master, self.config)
-        except configuration.ConfigError as e:
-            if self._previous_config is None:
-                raise _Refused(e)
-            log.error("SIGHUP: the new configuration does not fit this pool, keeping "
-                      "the old one: %s", e)
-            self.config, self._previous_config = self._previous_config, None
-            raise _Reconnect()
-        self._previous_config = None
-
     def _reload(self):
         self.signals.reload_requested = False
         try:
@@ -333,7 +306,7 @@ class Daemon:
             self.status = StatusFile(new.state_dir)
         if new.xapi_url != self.config.xapi_url:
             self._route = Route(new.xapi_url)
-        self._previous_config, self.config = self.config, new
+        self.config = self._loaded = new
         self._credentials = credentials
         self.ownership = self.reconciler.ownership = ownership
         log.info("SIGHUP: configuration reloaded from %s; resyncing every VM",
