@@ -325,11 +325,14 @@ class Xapi:
 
     def _restore_affinity(self, vm_ref, host_ref):
         """Put the host back if the affinity is still the NULL csguard left, then
-        drop the record; True if the affinity was put back."""
+        drop the record; True if the affinity is that host again (also when the
+        daemon and the CLI both released the VM and the other one was first)."""
         restored = False
-        if host_ref is not None and self.call("VM.get_affinity", vm_ref) == NULL_REF:
-            self.call("VM.set_affinity", vm_ref, host_ref)
-            restored = True
+        if host_ref is not None:
+            current = self.call("VM.get_affinity", vm_ref)
+            if current == NULL_REF:
+                self.call("VM.set_affinity", vm_ref, host_ref)
+            restored = current in (NULL_REF, host_ref)
         self.call("VM.remove_from_other_config", vm_ref, records.KEY_AFFINITY)
         return restored
 
