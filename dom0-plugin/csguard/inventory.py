@@ -23,6 +23,7 @@ import itertools
 import json
 import logging
 import os
+import re
 import tempfile
 import time
 
@@ -55,6 +56,9 @@ CALLS = (
     ("listInternalLoadBalancerVMs", "router", "name", {"listall": "true", "projectid": "-1"},
      "project internal load balancer VM"),
 )
+# Internal load balancer VMs came with CloudStack 4.2; before, the command is unknown
+# and CloudStack answers it as a failed signature (ApiServer.verifyRequest).
+SINCE = {"listInternalLoadBalancerVMs": (4, 2)}
 COMMANDS = ("listCapabilities",) + tuple(sorted({call[0] for call in CALLS}))
 
 Inventory = collections.namedtuple("Inventory", "names version read_at url")
@@ -69,13 +73,22 @@ def fetch(api, now):
     if not isinstance(version, str):
         raise CloudStackError("listCapabilities answered no cloudstackversion")
     names = {}
+    release = _release(version)
     for command, object_name, field, params, what in CALLS:
+        if release is not None and release < SINCE.get(command, (0, 0)):
+            continue
         for item in api.list_all(command, object_name, **params):
             name = item.get(field)
             if not isinstance(name, str) or not name:
                 raise CloudStackError(f"{command} answered a VM without its {field}")
             names.setdefault(name, what)
     return Inventory(names, version, now, api.url)
+
+
+def _release(version):
+    """(major, minor) of "4.20.1.0", or None for a version not shaped like that."""
+    match = re.match(r"([0-9]+)\.([0-9]+)", version)
+    return (int(match.group(1)), int(match.group(2))) if match else None
 
 
 def source_for(config, state_dir):

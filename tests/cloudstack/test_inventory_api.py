@@ -58,6 +58,13 @@ def test_the_inventory_holds_every_kind_and_project(cloud):
     assert commands == set(inventory.COMMANDS)
 
 
+def test_before_4_2_internal_load_balancers_are_not_asked_for(cloud):
+    cloud.version = "4.1.1"
+    found = inventory.fetch(api_for(cloud), 0.0)
+    assert "i-2-10-VM" in found.names and "b-7-VM" not in found.names
+    assert "listInternalLoadBalancerVMs" not in {command for command, _ in cloud.requests}
+
+
 def test_every_page_is_read(cloud):
     for n in range(23):
         cloud.add("user", f"i-9-{100 + n}-VM")

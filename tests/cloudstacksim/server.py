@@ -122,7 +122,7 @@ class CloudStackSim:
             self.requests.append((params.get("command"), dict(params)))
         json_wanted = params.get("response", "").lower() == "json"
         command = params.get("command")
-        response_name = COMMANDS[command][0] if command in COMMANDS else "errorresponse"
+        response_name = COMMANDS[command][0] if self._known(command) else "errorresponse"
         try:
             if not self._verify(params):
                 raise ApiError(401, BAD_SIGNATURE)
@@ -138,10 +138,15 @@ class CloudStackSim:
             return 200, "<html><body>502 Bad Gateway</body></html>", "text/html"
         return 200, _dump(response_name, body, json_wanted), _type(json_wanted)
 
+    def _known(self, command):
+        """In s_apiNameCmdClassMap: internal load balancer VMs came with 4.2."""
+        return command in COMMANDS and not (command == "listInternalLoadBalancerVMs"
+                                            and _release(self.version) < (4, 2))
+
     def _verify(self, params):
         """ApiServer.verifyRequest, in its order."""
         command = params.get("command")
-        if command not in COMMANDS:
+        if not self._known(command):
             return False
         given = api_key = version = expires = None
         for name, value in params.items():
@@ -221,6 +226,10 @@ class CloudStackSim:
             return 0, None
         size = self.max_page_size if size is None else size
         return (size * (page - 1) if page and page > 0 else 0), size
+
+
+def _release(version):
+    return tuple(int(part) for part in version.split(".")[:2])
 
 
 def _in_scope(records, params):

@@ -85,6 +85,14 @@ def test_an_unknown_command_fails_verification_as_errorresponse(cloud):
     assert status == 401 and body["errorresponse"]["errorcode"] == 401
 
 
+def test_before_4_2_internal_load_balancer_vms_are_an_unknown_command(cloud):
+    # Internal load balancer VMs came with 4.2; an unknown command fails verifyRequest
+    # and getSerializedApiError, finding no command class, names it "errorresponse".
+    cloud.version = "4.1.1"
+    status, body = call(cloud, "listInternalLoadBalancerVMs", listall="true")
+    assert status == 401 and body["errorresponse"]["errorcode"] == 401
+
+
 def test_an_unknown_api_key_or_a_missing_one_is_refused(cloud):
     params = {"command": "listCapabilities", "response": "json", "apikey": "someone-else"}
     assert get(cloud, params)[0] == 401
