@@ -9,9 +9,11 @@ protected unless an operator said otherwise.
 Precedence, strongest first:
 1. control domains, templates, snapshots, XenServer's helper VMs (the Transfer VM):
    ignored, never touched;
-2. overrides (configured uuids, tags, the other_config override key): protect makes
-   the VM alien, allow makes it exempt, and protect wins over allow whatever the
-   sources ("when in doubt, protect");
+2. overrides (configured uuids, the protect tag, the other_config override key):
+   protect makes the VM alien, allow makes it exempt, and protect wins over allow
+   whatever the sources ("when in doubt, protect"). No tag allows: XAPI lets the
+   vm-operator role set tags, but only vm-admin and above may change
+   blocked_operations (and the override key);
 3. a valid, unexpired operator exemption granted for this very VM: exempt (an
    expired or malformed one is ignored and the reason says so; one granted for the
    VM this one was cloned, copied or imported from counts as absent);
@@ -118,8 +120,6 @@ def _override(vm, other_config, config, notes):
                       "allowed by configuration (overrides.allow.uuids lists its uuid)"))
     if config.protect_tag is not None and config.protect_tag in tags:
         protect.append(("override-tag", f"protected by tag {records.show(config.protect_tag)}"))
-    if config.allow_tag is not None and config.allow_tag in tags:
-        allow.append(("override-tag", f"allowed by tag {records.show(config.allow_tag)}"))
     key = config.override_key
     if key is not None and key in other_config:
         value = other_config[key]
@@ -148,8 +148,10 @@ def _exemption(text, uuid, now, notes):
     except ValueError as why:
         notes.append(f"exemption record {records.KEY_EXEMPTION} ignored: {why}")
         return None, "exemption-malformed"
-    if exemption.vm != uuid:
-        return None, None  # plan removes it: a note would change the verdict twice
+    if exemption.vm != uuid or exemption.via != records.VIA_UNBLOCK:
+        # A copy's record (plan removes it: a note would change the verdict twice),
+        # or csguard's own record of blocks a rule lifted: neither exempts.
+        return None, None
     if exemption.until is not None and exemption.until <= now:
         notes.append(f"exemption by {records.show(exemption.by)} expired at "
                      f"{records.format_time(exemption.until)}")

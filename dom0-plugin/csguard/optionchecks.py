@@ -19,9 +19,6 @@ def check_together(values):
     if both:
         raise Invalid(f"{min(both)} is also listed in overrides.protect.uuids; "
                        "a VM can be protected or allowed, not both", field="allow_uuids")
-    if values["protect_tag"] is not None and values["protect_tag"] == values["allow_tag"]:
-        raise Invalid("is the same as overrides.protect.tag; use two different tags",
-                       field="allow_tag")
     api = values["cloudstack_api_url"] is not None
     if api and values["cloudstack_api_credentials_file"] is None:
         raise Invalid("needs cloudstack.api.credentials_file: a file only root can read, "
@@ -88,6 +85,12 @@ def warnings_for(values):
         warnings.append("xapi.allow_plain_http is true: the XAPI password and every answer "
                         "cross the network in clear, and anyone on the way can change them; "
                         "use https:// with xapi.ca_file or xapi.tls_fingerprints")
+    if values["allow_tag"] is not None:
+        warnings.append(f"overrides.allow.tag {records.show(values['allow_tag'])} is ignored: "
+                        "XAPI lets the vm-operator role set tags, but only vm-admin and above "
+                        "may change blocked_operations, so a tag must not lift csguard's "
+                        "blocks; use overrides.allow.uuids or other_config:"
+                        f"{values['override_key'] or 'csguard:override'}=allow instead")
     if values["mode"] == "audit":
         warnings.append("protection.mode is audit: VMs are classified and reported, "
                         "nothing is blocked")

@@ -52,7 +52,7 @@ DEFAULTS = collections.OrderedDict((
     ("protect_uuids", frozenset()),
     ("allow_uuids", frozenset()),
     ("protect_tag", "csguard-protect"),
-    ("allow_tag", "csguard-allow"),
+    ("allow_tag", None),
     ("override_key", "csguard:override"),
     ("block_operations", ("clean_shutdown", "hard_shutdown", "shutdown", "destroy")),
     ("mode", "enforce"),
@@ -181,6 +181,11 @@ def _override_key(value):
     if key in (records.KEY_VERDICT, records.KEY_EXEMPTION, records.KEY_AFFINITY):
         raise Invalid(f"{key} is csguard's own record; choose another key, "
                        "e.g. csguard:override")
+    if key.lower() == "folder" or key.lower().startswith("xencenter.customfields."):
+        raise Invalid(f"XAPI lets the vm-operator role write {records.show(key)} "
+                       "(datamodel_vm.ml other_config map_keys_roles), but only vm-admin "
+                       "and above may change blocked_operations: a vm-operator could lift "
+                       "csguard's blocks with it; choose another key, e.g. csguard:override")
     return key
 
 

@@ -5,7 +5,8 @@ triggered), and a VM already in the wanted state plans nothing, so the events ou
 own writes cause come back as empty plans. Only map add/remove calls are used, so a
 concurrent writer's keys are never lost, and only entries carrying our marker are
 ever changed or removed. An exemption record that came with a clone, copy or
-import from the VM it was granted for is void and csguard's own, so it is removed.
+import from the VM it was granted for is void and csguard's own, so it is removed;
+blocks lifted by a rule leave a record of their own (records.lift_record).
 The affinity writes that keep hosts connectable come from plan_affinity and
 follow the blocks. Nothing is written while an import runs on the VM.
 """
@@ -39,8 +40,10 @@ def plan(vm, verdict, config, now, hosts):
         writes = _protect(vm, verdict, config, now, blocked, other_config)
     elif verdict.kind in (CLOUDSTACK, EXEMPT):
         writes = _unprotect(blocked, other_config)
-    if verdict.kind != IGNORED and records.foreign_exemption(vm) is not None:
-        writes += (Write(REMOVE_OTHER, records.KEY_EXEMPTION, None),)
+    if verdict.kind != IGNORED:
+        writes += _exemption_record(vm, verdict, now, other_config,
+                                    any(w.call == REMOVE_BLOCK for w in writes)
+                                    and verdict.kind != ALIEN)
     return writes + tuple(Write(*w) for w in plan_affinity.plan(vm, verdict, config, hosts))
 
 
@@ -93,6 +96,24 @@ def _unprotect(blocked, other_config):
     return tuple(writes)
 
 
+def _exemption_record(vm, verdict, now, other_config, lifting):
+    """A copy's record goes; lifting blocks by a rule (not an operator's exemption)
+    leaves a record of who, when and why, which goes when the VM is protected again."""
+    stale = records.foreign_exemption(vm) is not None or (
+        verdict.kind == ALIEN and records.lift_record(vm) is not None)
+    writes = [Write(REMOVE_OTHER, records.KEY_EXEMPTION, None)] if stale else []
+    uuid = vm.get("uuid")
+    if (lifting and verdict.rule != "exemption" and isinstance(uuid, str)
+            and records.UUID_SHAPE.fullmatch(uuid)
+            and (stale or records.KEY_EXEMPTION not in other_config)):
+        who = "; XAPI does not say who set it" if verdict.rule.startswith("override-") \
+            and verdict.rule != "override-config" else ""
+        lift = records.Exemption("csguard", now, None, f"csguard lifted its blocks: "
+                                 f"{verdict.reason[:1000]}{who}", uuid, verdict.rule)
+        writes.append(Write(ADD_OTHER, records.KEY_EXEMPTION, records.format_exemption(lift)))
+    return tuple(writes)
+
+
 def next_expiry(vm, now):
     """When this VM's exemption runs out (epoch), if it is valid and still running;
     the daemon reclassifies the VM then, since no event will tell it."""
@@ -103,7 +124,8 @@ def next_expiry(vm, now):
         exemption = records.parse_exemption(text)
     except ValueError:
         return None
-    if exemption.until is None or exemption.until <= now or records.foreign_exemption(vm):
+    if (exemption.until is None or exemption.until <= now or exemption.via != records.VIA_UNBLOCK
+            or records.foreign_exemption(vm)):
         return None
     return exemption.until
 

@@ -10,7 +10,10 @@ Four things live on a VM record:
 - the exemption record ``other_config["csguard:exemption"]``: an operator's decision
   to let CloudStack act on the VM (JSON; who, when, until, why, and the uuid of the
   VM it was granted for: clone, copy and import carry other_config to new VMs, and
-  a record on any other VM is void).
+  a record on any other VM is void). csguard writes one too, with ``via`` naming
+  the rule, whenever it lifts its blocks for any other reason than an operator's
+  exemption (an allow override, a VM found to be CloudStack's): every lifted block
+  leaves a record of who, when and why. Only ``via: vm-unblock`` records exempt.
 - the affinity record ``other_config["csguard:affinity"]``: the uuid of the host
   that was a protected halted VM's affinity before csguard cleared it
   (plan_affinity), so that it can be put back.
@@ -36,7 +39,9 @@ _VERDICT_SHAPE = re.compile(
     re.DOTALL)
 UUID_SHAPE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
                          re.IGNORECASE)
-_EXEMPTION_FIELDS = ("by", "at", "until", "reason", "vm")
+_EXEMPTION_FIELDS = ("by", "at", "until", "reason", "vm", "via")
+VIA_UNBLOCK = "vm-unblock"
+_VIA_SHAPE = re.compile(r"[a-z0-9-]{1,64}")
 MAX_EXEMPTION_LENGTH = 4096
 
 
@@ -93,9 +98,11 @@ def parse_verdict(text):
     return match.group(1), since, match.group(3)
 
 
-Exemption = collections.namedtuple("Exemption", "by at until reason vm")
-Exemption.__doc__ = """An operator's exemption: who, when (epoch), until (epoch; None
-only in records of earlier versions), why, and the uuid of the VM it was granted for."""
+Exemption = collections.namedtuple("Exemption", "by at until reason vm via")
+Exemption.__new__.__defaults__ = (VIA_UNBLOCK,)
+Exemption.__doc__ = """Who lifted csguard's blocks, when (epoch), until (epoch, or None
+while the rule that lifted them holds), why, the uuid of the VM, and via: vm-unblock
+for an operator's exemption, else the rule that lifted them."""
 
 
 def format_exemption(exemption):
@@ -106,6 +113,7 @@ def format_exemption(exemption):
         "until": None if exemption.until is None else format_time(exemption.until),
         "reason": exemption.reason,
         "vm": exemption.vm.lower(),
+        "via": exemption.via,
     }, sort_keys=True)
     if len(text) > MAX_EXEMPTION_LENGTH:
         raise ValueError(f"the exemption record would be longer than {MAX_EXEMPTION_LENGTH} "
@@ -142,25 +150,43 @@ def parse_exemption(text):
     vm = data["vm"]
     if not isinstance(vm, str) or not UUID_SHAPE.fullmatch(vm) or vm != vm.lower():
         raise ValueError(f"field 'vm' must be a VM uuid in lower case, not {show(vm)}")
+    via = data["via"]
+    if not isinstance(via, str) or not _VIA_SHAPE.fullmatch(via):
+        raise ValueError(f"field 'via' must name a rule, not {show(via)}")
     at = parse_time(data["at"])
     until = None if data["until"] is None else parse_time(data["until"])
     if until is not None and until <= at:
         raise ValueError(f"it ends ({data['until']}) before it starts ({data['at']})")
-    return Exemption(data["by"], at, until, data["reason"], vm)
+    return Exemption(data["by"], at, until, data["reason"], vm, via)
 
 
 def foreign_exemption(vm):
-    """The valid exemption record on vm that was granted for another VM (it came
+    """The valid exemption record on vm that was written for another VM (it came
     with a clone, copy or import), or None."""
+    exemption = _valid_exemption(vm)
+    uuid = vm.get("uuid")
+    if exemption is None or (isinstance(uuid, str) and exemption.vm == uuid.lower()):
+        return None
+    return exemption
+
+
+def lift_record(vm):
+    """The record csguard left on this VM when it lifted its blocks by a rule (no
+    operator's exemption), or None."""
+    exemption = _valid_exemption(vm)
+    if exemption is None or exemption.via == VIA_UNBLOCK or foreign_exemption(vm):
+        return None
+    return exemption
+
+
+def _valid_exemption(vm):
     other_config = vm.get("other_config")
     if not isinstance(other_config, dict):
         return None
     try:
-        exemption = parse_exemption(other_config.get(KEY_EXEMPTION))
+        return parse_exemption(other_config.get(KEY_EXEMPTION))
     except ValueError:
         return None
-    uuid = vm.get("uuid")
-    return exemption if not isinstance(uuid, str) or exemption.vm != uuid.lower() else None
 
 
 def _no_duplicate_keys(pairs):

@@ -3,7 +3,9 @@ along is void, and vm-unblock refuses VMs csguard never blocks (issue 14 item 3)
 import json
 
 import pytest
+import XenAPI
 from csguard import records
+from xapisim.testing import tcp_session
 
 from .test_cli import ok, pool_sim, protect, run_cli  # noqa: F401 - pool_sim: "sim"
 
@@ -84,3 +86,49 @@ def test_vm_block_ends_an_exemption_record_on_any_vm(sim, api):
     copied = sim.vm_record(clone)
     assert records.KEY_EXEMPTION not in copied["other_config"]
     assert copied["blocked_operations"]["clean_shutdown"] == records.blocked_reason(clone)
+
+
+# --- who may lift a block (issue 14 item 5) ------------------------------------------
+
+def test_an_honoured_allow_override_leaves_a_record_and_exempts_nothing_itself(sim, api):
+    uuid = sim.vms["web"]
+    protect(sim, uuid)
+    ref = api.VM.get_by_uuid(uuid)
+    api.VM.add_to_other_config(ref, "csguard:override", "allow")
+    ok(run_cli(sim, "scan"))
+    record = sim.vm_record(uuid)
+    assert record["blocked_operations"] == {}
+    lifted = records.parse_exemption(record["other_config"][records.KEY_EXEMPTION])
+    assert (lifted.by, lifted.via, lifted.vm, lifted.until) == (
+        "csguard", "override-other-config", uuid, None)
+    assert "'csguard:override'='allow'" in lifted.reason
+    assert "XAPI does not say who set it" in lifted.reason
+    api.VM.remove_from_other_config(ref, "csguard:override")
+    ok(run_cli(sim, "scan"))
+    record = sim.vm_record(uuid)
+    assert record["blocked_operations"]["destroy"] == records.blocked_reason(uuid)
+    assert records.KEY_EXEMPTION not in record["other_config"]
+
+
+def test_a_vm_operator_cannot_lift_a_block(sim, api):
+    """XAPI lets vm-operator set tags, not blocked_operations nor csguard's keys
+    (datamodel_vm.ml: tags writer_roles _R_VM_OP; VM defaults _R_VM_ADMIN)."""
+    uuid = sim.vms["web"]
+    protect(sim, uuid)
+    sim.add_user("olga", "vm-operator", "pw")
+    session = tcp_session(sim.tcp_url, user="olga", password="pw")
+    try:
+        ref = session.xenapi.VM.get_by_uuid(uuid)
+        session.xenapi.VM.add_tags(ref, "csguard-allow")
+        for attempt in (lambda: session.xenapi.VM.add_to_other_config(
+                            ref, "csguard:override", "allow"),
+                        lambda: session.xenapi.VM.remove_from_blocked_operations(ref, "destroy")):
+            with pytest.raises(XenAPI.Failure) as refused:
+                attempt()
+            assert refused.value.details[0] == "RBAC_PERMISSION_DENIED"
+    finally:
+        session.xenapi.session.logout()
+    ok(run_cli(sim, "scan"))
+    assert sim.vm_record(uuid)["blocked_operations"]["destroy"] == records.blocked_reason(uuid)
+    assert json.loads(ok(run_cli(sim, "vm-classify", "uuid=" + uuid, "--json")))[
+        "class"] == "alien"

@@ -268,7 +268,7 @@ def test_lookalike_names_are_warned_about_until_an_override_decides(make_pool):
         found = [f for f in report["findings"] if f["code"] == "cloudstack-lookalike-alien"]
         assert sorted(f["vms"][0]["uuid"] for f in found) == sorted([lower, spaced])
         assert all(f["vms"][0]["uuid"] in f["fix"] for f in found)
-        pool.xapi("VM.add_tags", ref, "csguard-allow")
+        pool.xapi("VM.add_to_other_config", ref, "csguard:override", "allow")
         report = pool.report()
     still = [f["vms"][0]["uuid"] for f in report["findings"]
              if f["code"] == "cloudstack-lookalike-alien"]

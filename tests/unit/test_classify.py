@@ -180,7 +180,8 @@ def test_only_a_real_boolean_flag_ignores_a_vm(value):
 
 # ---- overrides, exemptions and their precedence ----
 
-PROTECT_TAG, ALLOW_TAG, KEY = DEFAULT.protect_tag, DEFAULT.allow_tag, DEFAULT.override_key
+PROTECT_TAG, KEY = DEFAULT.protect_tag, DEFAULT.override_key
+ALLOW_TAG = "csguard-allow"  # the default of earlier versions: no longer allows anything
 
 # Each source of a decision: (name, what it changes: vm fields and config fields).
 SOURCES = {
@@ -189,7 +190,6 @@ SOURCES = {
     "tag-protect": ({"tags": [PROTECT_TAG]}, {}),
     "other-config-protect": ({"other_config": {KEY: "protect"}}, {}),
     "config-allow": ({}, {"allow_uuids": frozenset([UUID])}),
-    "tag-allow": ({"tags": [ALLOW_TAG]}, {}),
     "other-config-allow": ({"other_config": {KEY: "allow"}}, {}),
     "exemption": ({"other_config": {records.KEY_EXEMPTION: exemption()}}, {}),
     "cloudstack-name": ({"name_label": "i-2-10-VM"}, {}),
@@ -201,7 +201,6 @@ PRECEDENCE = [
     ("tag-protect", ALIEN, "override-tag"),
     ("other-config-protect", ALIEN, "override-other-config"),
     ("config-allow", EXEMPT, "override-config"),
-    ("tag-allow", EXEMPT, "override-tag"),
     ("other-config-allow", EXEMPT, "override-other-config"),
     ("exemption", EXEMPT, "exemption"),
     ("cloudstack-name", CLOUDSTACK, "cloudstack-user-vm"),
@@ -244,17 +243,25 @@ def test_every_precedence_pair(stronger, weaker):
 
 
 def test_protect_reason_mentions_the_allow_it_overrode():
-    record, cfg = combine(["tag-protect", "tag-allow"])
+    record, cfg = combine(["tag-protect", "other-config-allow"])
     reason = classify(record, cfg, NOW).reason
-    assert reason == ("protected by tag 'csguard-protect' "
-                      "(protect wins over: allowed by tag 'csguard-allow')")
+    assert reason == ("protected by tag 'csguard-protect' (protect wins over: allowed by "
+                      "other_config 'csguard:override'='allow')")
+
+
+@pytest.mark.parametrize("allow_tag", [None, ALLOW_TAG, "cs-ok"])
+def test_no_tag_allows_a_vm_a_vm_operator_may_tag_anything(allow_tag):
+    """XAPI lets vm-operator set tags (datamodel_vm.ml tags: writer_roles _R_VM_OP), but
+    only vm-admin may change blocked_operations: a tag must not lift csguard's blocks."""
+    cfg = config.Config(allow_tag=allow_tag)
+    for tag in (ALLOW_TAG, "cs-ok"):
+        assert classify(vm("web01", tags=[tag]), cfg, NOW).kind == ALIEN
 
 
 @pytest.mark.parametrize("name, reason", [
     ("config-protect", "protected by configuration (overrides.protect.uuids lists its uuid)"),
     ("config-allow", "allowed by configuration (overrides.allow.uuids lists its uuid)"),
     ("tag-protect", "protected by tag 'csguard-protect'"),
-    ("tag-allow", "allowed by tag 'csguard-allow'"),
     ("other-config-protect", "protected by other_config 'csguard:override'='protect'"),
     ("other-config-allow", "allowed by other_config 'csguard:override'='allow'"),
 ])
@@ -277,10 +284,9 @@ def test_overrides_can_be_turned_off():
 
 
 def test_configured_tag_and_key_names_are_used():
-    cfg = config.Config(protect_tag="keep", allow_tag="cs-ok", override_key="site:guard")
+    cfg = config.Config(protect_tag="keep", override_key="site:guard")
     assert classify(vm("i-2-10-VM", tags=["keep"]), cfg, NOW).kind == ALIEN
     assert classify(vm("i-2-10-VM", tags=[PROTECT_TAG]), cfg, NOW).kind == CLOUDSTACK
-    assert classify(vm("web01", tags=["cs-ok"]), cfg, NOW).kind == EXEMPT
     assert classify(vm("web01", other_config={"site:guard": "allow"}), cfg, NOW).kind == EXEMPT
     assert classify(vm("web01", other_config={KEY: "allow"}), cfg, NOW).kind == ALIEN
 

@@ -34,7 +34,7 @@ def test_defaults():
     assert cfg.instance_names == ("VM",)
     assert cfg.name_patterns == ()
     assert cfg.protect_uuids == frozenset() and cfg.allow_uuids == frozenset()
-    assert (cfg.protect_tag, cfg.allow_tag) == ("csguard-protect", "csguard-allow")
+    assert (cfg.protect_tag, cfg.allow_tag) == ("csguard-protect", None)
     assert cfg.override_key == "csguard:override"
     assert cfg.block_operations == ("clean_shutdown", "hard_shutdown", "shutdown", "destroy")
     assert cfg.mode == "enforce"
@@ -145,6 +145,23 @@ def test_the_default_exemption_duration_is_finite(value, problem):
     with pytest.raises(ConfigError) as error:
         parse(f"exemptions:\n  default_duration: {value}\n")
     assert "exemptions.default_duration" in str(error.value) and problem in str(error.value)
+
+
+def test_an_allow_tag_is_ignored_with_a_warning():
+    """XAPI lets vm-operator set tags; only vm-admin may change blocked_operations."""
+    cfg = parse("overrides:\n  allow:\n    tag: csguard-allow\n")
+    assert [w for w in cfg.warnings if w.startswith("overrides.allow.tag 'csguard-allow' is "
+                                                    "ignored: XAPI lets the vm-operator")]
+
+
+@pytest.mark.parametrize("key", ["folder", "Folder", "XenCenter.CustomFields.guard",
+                                 "xencenter.customfields.x"])
+def test_an_override_key_a_vm_operator_may_write_is_refused(key):
+    """datamodel_vm.ml other_config map_keys_roles: folder, XenCenter.CustomFields.*
+    are writable by vm-operator; every other key needs vm-admin, as blocks do."""
+    with pytest.raises(ConfigError) as error:
+        parse(f"overrides:\n  other_config_key: '{key}'\n")
+    assert "vm-operator" in str(error.value) and "overrides.other_config_key" in str(error.value)
 
 
 def test_name_patterns_are_compiled():
@@ -272,8 +289,6 @@ ERRORS = [
     ((f"overrides:\n  protect:\n    uuids: [{UUID}]\n  allow:\n"
       f"    uuids: [{UUID2}, {UUID.upper()}]\n"), 5, "overrides.allow.uuids",
      f"{UUID} is also listed in overrides.protect.uuids"),
-    ("overrides:\n  protect: {tag: x}\n  allow: {tag: x}\n", 3, "overrides.allow.tag",
-     "same as overrides.protect.tag"),
     ("overrides:\n  protect: {tag: ' x'}\n", 2, "overrides.protect.tag",
      "without leading or trailing spaces"),
     ("overrides:\n  protect: {tag: ''}\n", 2, "overrides.protect.tag", "must be non-empty"),

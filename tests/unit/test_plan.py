@@ -193,13 +193,33 @@ def test_unprotecting_removes_only_our_entries_and_the_record(kind):
                    clean_reboot="owner: bob", start=OURS)
     record = vm(blocked=blocked, other_config={records.KEY_VERDICT: verdict_record(),
                                                "other": "kept"})
-    writes = plan(record, Verdict(kind, "rule", "reason"), DEFAULT, NOW, HOSTS)
+    writes = plan(record, Verdict(kind, "exemption", "reason"), DEFAULT, NOW, HOSTS)
     assert writes == tuple(Write(REMOVE_BLOCK, op, None) for op in sorted(DEFAULT_OPS + (
         "start",))) + (Write(REMOVE_OTHER, records.KEY_VERDICT, None),)
     after = apply(record, writes)
     assert after["blocked_operations"] == {"pause": "true", "suspend": "csguard",
                                            "clean_reboot": "owner: bob"}
     assert after["other_config"] == {"other": "kept"}
+
+
+@pytest.mark.parametrize("verdict", [
+    Verdict(EXEMPT, "override-other-config", "allowed by other_config 'csguard:override'"),
+    Verdict(EXEMPT, "override-config", "allowed by configuration"),
+    Verdict(CLOUDSTACK, "cloudstack-inventory", "CloudStack's inventory holds it")])
+def test_blocks_lifted_by_a_rule_leave_a_record_of_who_when_and_why(verdict):
+    record = vm(blocked={op: OURS for op in DEFAULT_OPS})
+    after = apply(record, plan(record, verdict, DEFAULT, NOW, HOSTS))
+    lifted = records.parse_exemption(after["other_config"][records.KEY_EXEMPTION])
+    assert (lifted.by, lifted.at, lifted.until, lifted.vm, lifted.via) == (
+        "csguard", NOW, None, UUID, verdict.rule)
+    assert lifted.reason.startswith("csguard lifted its blocks: " + verdict.reason)
+    assert ("XAPI does not say who set it" in lifted.reason) == (
+        verdict.rule == "override-other-config")
+    assert classify(after, DEFAULT, NOW).kind == ALIEN, "the record exempts nothing"
+    assert plan(after, verdict, DEFAULT, LATER, HOSTS) == ()
+    protected = apply(after, plan(after, ALIEN_VERDICT, DEFAULT, LATER, HOSTS))
+    assert records.KEY_EXEMPTION not in protected["other_config"]
+    assert plan(vm(), verdict, DEFAULT, NOW, HOSTS) == (), "nothing lifted, no record"
 
 
 @pytest.mark.parametrize("kind", [CLOUDSTACK, EXEMPT])

@@ -140,7 +140,7 @@ HOMED = (
     vm("i-2-11-VM", 5, power="Halted", affinity=MASTER),     # CloudStack's: it destroys it
     vm("stale-ref", 6, power="Halted", affinity="OpaqueRef:gone", blocked=protected()),
     vm("xo-kept", 7, power="Halted", affinity=MEMBER, blocked={"destroy": "true"},
-       tags=["csguard-allow"]),                                # exempt, destroy blocked by XO
+       other_config={"csguard:override": "allow"}),            # exempt, destroy blocked by XO
     vm("tpl", 8, power="Halted", affinity=MASTER, blocked={"destroy": "true"},
        is_a_template=True))
 
@@ -226,7 +226,8 @@ def test_aliens_with_cloudstack_looking_names_are_warned_about(name, why):
     assert [i.name for i in finding.vms] == [name]
     assert why in finding.summary
     uuid = finding.vms[0].uuid
-    assert "param-key=csguard-allow" in finding.fix and uuid in finding.fix
+    assert f"xe vm-param-set uuid={uuid} other-config:csguard:override=allow" in finding.fix
+    assert "param-key=csguard-allow" not in finding.fix, "a tag never allows"
     assert "name-label=<new name>" in finding.fix
 
 
@@ -264,7 +265,7 @@ def test_an_unmarked_cloudstack_name_among_marked_ones_is_a_warning():
 
 
 def test_an_allowed_vm_is_not_questioned_by_name():
-    report = analyse(vm("i-2-10-VM", 1, tags=["csguard-allow"]))
+    report = analyse(vm("i-2-10-VM", 1, other_config={"csguard:override": "allow"}))
     assert not any(code.startswith("cloudstack-") for code in codes(report))
 
 

@@ -113,12 +113,12 @@ def test_exemption_is_readable_json():
     text = records.format_exemption(records.Exemption("root", 1795579805.0, None, "why",
                                                       UUID.upper()))
     assert json.loads(text) == {"by": "root", "at": "2026-11-25T04:10:05Z", "until": None,
-                                "reason": "why", "vm": UUID}
+                                "reason": "why", "vm": UUID, "via": "vm-unblock"}
 
 
 def _exemption_json(**changes):
     data = {"by": "root", "at": "2026-11-25T04:10:05Z", "until": None, "reason": "why",
-            "vm": UUID}
+            "vm": UUID, "via": "vm-unblock"}
     data.update(changes)
     return json.dumps({key: value for key, value in data.items() if value != "DROP"})
 
@@ -143,6 +143,9 @@ def _exemption_json(**changes):
     (_exemption_json(vm=None), "field 'vm' must be a VM uuid"),
     (_exemption_json(vm="web01"), "field 'vm' must be a VM uuid"),
     (_exemption_json(vm=UUID.upper()), "field 'vm' must be a VM uuid in lower case"),
+    (_exemption_json(via="DROP"), "missing field via"),
+    (_exemption_json(via=""), "field 'via' must name a rule"),
+    (_exemption_json(via="Vm-Unblock"), "field 'via' must name a rule"),
     (_exemption_json(by=""), "'by' must be non-empty"),
     (_exemption_json(by="  "), "'by' must be non-empty"),
     (_exemption_json(by=None), "'by' must be non-empty"),
@@ -159,7 +162,7 @@ def _exemption_json(**changes):
     (_exemption_json(until="2026-11-25T04:10:05Z"), "ends"),
     (_exemption_json(until="2026-11-25T04:10:04Z"), "ends"),
     (('{"by": "root", "by": "mallory", "at": "2026-11-25T04:10:05Z", "until": null, '
-      '"reason": "why", "vm": "' + UUID + '"}'), "'by' appears twice"),
+      '"reason": "why", "vm": "' + UUID + '", "via": "vm-unblock"}'), "'by' appears twice"),
 ], ids=lambda value: records.show(value, 40))
 def test_parse_exemption_refuses_anything_malformed(text, why):
     with pytest.raises(ValueError) as error:

@@ -138,7 +138,9 @@ def _running_exemption(vm, now):
         return None
     if exemption.until is not None and exemption.until <= now:
         return None
-    return None if records.foreign_exemption(vm) else exemption
+    if exemption.via != records.VIA_UNBLOCK or records.foreign_exemption(vm):
+        return None
+    return exemption
 
 
 def _end(exemption):

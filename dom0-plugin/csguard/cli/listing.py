@@ -72,7 +72,9 @@ def _exemption(vm):
         exemption = records.parse_exemption(text)
     except ValueError:
         return None
-    return None if records.foreign_exemption(vm) else exemption
+    if exemption.via != records.VIA_UNBLOCK or records.foreign_exemption(vm):
+        return None
+    return exemption
 
 
 def vm_name(vm):

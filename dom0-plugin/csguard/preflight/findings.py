@@ -371,7 +371,7 @@ def _config_name(config):
 def _override_hint(config, uuid, action):
     """The ways to protect or allow one VM whatever its name, as commands to type."""
     ways = [f"add {uuid} to overrides.{action}.uuids in {_config_name(config)}"]
-    tag = config.protect_tag if action == "protect" else config.allow_tag
+    tag = config.protect_tag if action == "protect" else None  # tags never allow
     if tag:
         ways.append(f"xe vm-param-add uuid={uuid} param-name=tags param-key={tag}")
     if config.override_key:
