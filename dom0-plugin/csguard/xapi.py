@@ -18,8 +18,10 @@ before anyone notices. `Xapi` makes the Session forget how it logged in (so it
 also keeps no password in memory): SESSION_INVALID then surfaces at once, as
 `XapiUnavailable`.
 """
+import calendar
 import logging
 import sys
+import time
 import xmlrpc.client
 
 import XenAPI
@@ -254,6 +256,16 @@ class Xapi:
 
     def pool_master(self):
         return self.call("pool.get_master", self.pool())
+
+    def master_time(self):
+        """The pool master's clock (epoch, host.get_servertime): the daemon that
+        ends exemptions runs there, so their times are taken on it."""
+        value = self.call("host.get_servertime", self.pool_master())
+        text = str(getattr(value, "value", value))
+        try:
+            return float(calendar.timegm(time.strptime(text.rstrip("Z"), "%Y%m%dT%H:%M:%S")))
+        except ValueError:
+            raise XapiError(["CSGUARD_BAD_SERVERTIME", text]) from None
 
     def vm_records(self):
         """{ref: record} of every VM, reduced to the fields we keep."""

@@ -1,4 +1,5 @@
 """A pool of several hosts: one database, one socket per host, a master."""
+import calendar
 import http.client
 import socket
 import threading
@@ -85,3 +86,19 @@ def test_hosts_have_distinct_addresses_and_the_tcp_url_is_the_masters(pool3):
     assert pool3.host_address(0) in pool3.tcp_url
     pool3.set_master(2, down_for=0.0)
     assert pool3.host_address(2) in pool3.tcp_url
+
+
+def test_host_get_servertime_is_that_hosts_own_utc_clock(pool3, session_for):
+    """xapi_host.ml get_servertime: Date.of_float (Unix.gettimeofday ()), a UTC
+    DateTime, run on the host the call names (message_forwarding.ml forwards host
+    calls to their host): each host answers with its own clock, skew included."""
+    pool3.set_clock_offset(2, -600)
+    x = session_for(pool3.socket_path(1)).xenapi
+    before = time.time()
+    times = [x.host.get_servertime(ref) for ref in pool3.host_refs]
+    after = time.time()
+    assert all(isinstance(t, xmlrpc.client.DateTime) and t.value.endswith("Z") for t in times)
+    epochs = [calendar.timegm(time.strptime(t.value, "%Y%m%dT%H:%M:%SZ")) for t in times]
+    for epoch in epochs[:2]:
+        assert int(before) <= epoch <= after
+    assert int(before) - 600 <= epochs[2] <= after - 600

@@ -16,7 +16,7 @@ from .accessors import UNKNOWN_ENUM_VALUE, Accessors
 from .db import new_uuid
 from .lifecycle import assert_operation_valid
 from .plugins import call_plugin
-from .wire import NULL_REF, ApiError
+from .wire import NULL_REF, ApiError, datetime_value
 
 
 class Call:
@@ -48,6 +48,7 @@ class Api(Accessors):
         self.config = config       # password, plugins_dir, auth_failure_delay
         self.methods = {}
         self.users = {}            # name -> (password, role): external users, over TCP
+        self.clock_offsets = {}    # host ref -> seconds its clock is ahead (negative: behind)
         self._register_generic()
         self._register_specific()
 
@@ -123,6 +124,7 @@ class Api(Accessors):
 
         add("pool.get_master", lambda call, ref: self.db.get("pool", ref)["master"], 1)
         add("host.call_plugin", self.call_plugin, 4, locked=False, asynchronous=True)
+        add("host.get_servertime", self.get_servertime, 1)
 
         vm_ops = [
             ("create", lambda call, record: life.create(self._vm_fields(record)), 1),
@@ -174,6 +176,12 @@ class Api(Accessors):
             lambda call: {ref: rec for ref, (_g, rec) in self.db.messages.items()}, 0)
         add("message.get_record", self.message_get_record, 1)
         add("message.get_by_uuid", self.message_get_by_uuid, 1)
+
+    def get_servertime(self, call, host):
+        """That host's own clock, in UTC (``xapi_host.ml`` get_servertime:
+        ``Date.of_float (Unix.gettimeofday ())``, run on the host named)."""
+        self.db.get("host", host)
+        return datetime_value(time.time() + self.clock_offsets.get(host, 0.0))
 
     @staticmethod
     def _void(_result):

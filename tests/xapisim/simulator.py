@@ -26,7 +26,8 @@ CONTROLS = ("create_vm", "seed_vms", "vm_record", "modify_vm", "modify_object",
             "restart", "set_master", "set_master_in_place", "call_counts", "reset_call_counts",
             "vm_appeared_at", "blocked_op_set_at", "kill_domain", "set_host_live",
             "set_host_reachable", "gc_tasks", "add_user", "begin_import", "end_import",
-            "begin_incoming_migration", "create_helper_vm", "load_real_vms", "info")
+            "begin_incoming_migration", "create_helper_vm", "load_real_vms", "set_clock_offset",
+            "info")
 
 
 def short_workdir():
@@ -380,6 +381,11 @@ class Simulator:
             self._unreachable.discard(i)
             if self.running:
                 self._open_host(i)
+
+    def set_clock_offset(self, i, seconds):
+        """Host i's clock runs ``seconds`` ahead of the real time (negative: behind),
+        as host.get_servertime reports it."""
+        self.api.clock_offsets[self.pool.host_refs[i]] = float(seconds)
 
     def gc_tasks(self, advance=0.0):
         """Run xapi's task GC pass now, as if ``advance`` seconds had passed (it also

@@ -34,6 +34,11 @@ class Context:
         self._xapi = None
         self._inventory = self._not_read = object()
 
+    def pool_now(self):
+        """The pool master's clock: exemptions start and end on it (its daemon ends
+        them), whatever this host's clock says."""
+        return self.xapi.master_time()
+
     @property
     def xapi(self):
         if self._xapi is None:

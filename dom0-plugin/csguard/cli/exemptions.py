@@ -39,7 +39,7 @@ def vm_unblock(args, ctx):
         raise CommandError(BAD_ARGUMENT, "missing argument: reason=<why> (recorded on the VM "
                            "and in the audit message)")
     reason = parse_reason(args.values["reason"])
-    now = ctx.now()
+    now = ctx.pool_now()
     _refuse_unprotected(vm, ctx.config, now, ctx.inventory)
     current = _running_exemption(vm, now)
     if current is not None and not replace:
@@ -161,7 +161,7 @@ def vm_block(args, ctx):
     """Ends the VM's exemption and protects it now, as the daemon would. Refused
     (nothing changed) for a VM that csguard would not protect without an exemption."""
     ref, vm = resolve_vm(args, ctx)
-    now = ctx.now()
+    now = ctx.pool_now()
     other_config = dict(vm.get("other_config") or {})
     had_exemption = other_config.pop(records.KEY_EXEMPTION, None) is not None
     unexempted = dict(vm, other_config=other_config)

@@ -144,7 +144,7 @@ def vm_list(args, ctx):
     uuid = parse_uuid(want["uuid"]) if "uuid" in want else None
     power = want.get("power-state")
     fields = _fields(args, DEFAULT_FIELDS)
-    now = ctx.now()
+    now = ctx.pool_now()
     rows = []
     for vm in ctx.xapi.vm_records().values():
         if uuid is not None and vm.get("uuid") != uuid:
@@ -173,7 +173,7 @@ def vm_classify(args, ctx):
     """The verdict the daemon gives the VM now, the rule that decided it, and
     whether the VM is protected."""
     _, vm = resolve_vm(args, ctx)
-    row = _select(describe(vm, ctx.config, ctx.now(), ctx.inventory),
+    row = _select(describe(vm, ctx.config, ctx.pool_now(), ctx.inventory),
                   ("uuid", "name-label", "class", "rule", "reason", "protected",
                    "exempt-until"))
     return Result(row, xe_records([row]))

@@ -14,7 +14,7 @@ def scan(args, ctx):
     """One reconcile pass over every VM, as the daemon's first pass does; for a
     pool whose daemon is not running yet (before a host is added to CloudStack)."""
     dry = parse_bool(args.values["dry-run"], "dry-run") if "dry-run" in args.values else False
-    now = ctx.now()
+    now = ctx.pool_now()
     counts = collections.OrderedDict((kind, 0) for kind in KINDS)
     changes, failed = [], 0
     vms = ctx.xapi.vm_records()

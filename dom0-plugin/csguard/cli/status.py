@@ -12,6 +12,10 @@ from csguard.cli.xe import printable_lines, xe_records
 from csguard.messages import MSG_BLOCKED_ATTEMPT
 from csguard.outcome import STATUS_UNREADABLE, CommandError, Result
 from csguard.statusfile import STATUS_FILE
+from csguard.xapi import XapiError, XapiUnavailable
+
+# More than this between this host's clock and the master's is worth a line in status.
+MAX_CLOCK_SKEW = 60
 
 
 def attempts(args, ctx):
@@ -84,8 +88,26 @@ def status(args, ctx):
                          f"{daemon.get('connection')}")
         lines.append(f"DISCONNECTED: {data['error']}. Until it reconnects nothing new is "
                      "protected; see: journalctl -u csguard")
+    if connected:
+        skew = _clock_skew(ctx, now)
+        data["clock_offset_seconds"] = skew
+        if skew is not None and abs(skew) > MAX_CLOCK_SKEW:
+            lines.append(f"CLOCK: this host's clock is about "
+                         f"{format_duration(60 * round(abs(skew) / 60))} "
+                         f"{'ahead of' if skew > 0 else 'behind'} the pool master's "
+                         "(host.get_servertime). Exemptions are timed on the master's clock; "
+                         "fix this host's time (NTP) so its logs and reports agree.")
     lines.extend(_status_text(daemon, now))
     return Result(data, printable_lines(lines), 0 if connected else 1)
+
+
+def _clock_skew(ctx, now):
+    """Seconds this host's clock is ahead of the pool master's (None if XAPI does not
+    say); asked only of a connected daemon's XAPI, so status never waits for one."""
+    try:
+        return round(now - ctx.xapi.master_time())
+    except (CommandError, XapiError, XapiUnavailable):
+        return None
 
 
 def _report_path(ctx):
