@@ -28,6 +28,9 @@ from csguard.records import show
 from csguard.xapi import DEFAULT_URL, Xapi, XapiError, XapiUnavailable
 
 BAD_REQUEST = "CSGUARD_BAD_REQUEST"
+ANONYMOUS_CALLER = "CSGUARD_ANONYMOUS_CALLER"
+# The fns that change a VM's protection: each leaves a record of who asked.
+CHANGES = frozenset(("vm-unblock", "vm-block"))
 
 
 def main(argv=None, config=DEFAULT_PATH, xapi_url=DEFAULT_URL):
@@ -71,7 +74,10 @@ def call(fn, session_id, args, config_path=DEFAULT_PATH, url=DEFAULT_URL):
         config = load_config({} if config_path == DEFAULT_PATH else {"--config": config_path})
         xapi = Xapi.from_session_id(url, session_id, timeout=config.call_timeout,
                                     **xapi_options(config))
-        ctx = Context(config, caller(xapi, session_id), lambda: xapi)
+        who = caller(xapi, session_id)
+        if who is None and entry.name in CHANGES:
+            raise CommandError(ANONYMOUS_CALLER, _anonymous(xapi, entry.name))
+        ctx = Context(config, who and f"{who} via host plugin", lambda: xapi)
         result = entry.run(parsed, ctx)
         return success(json.dumps(result.data))
     except CommandError as e:
@@ -88,12 +94,28 @@ def call(fn, session_id, args, config_path=DEFAULT_PATH, url=DEFAULT_URL):
 
 
 def caller(xapi, session_id):
-    """The audit name of the calling session's user."""
+    """The calling session's user name, or None when XAPI does not say: on a pool
+    member the plugin gets a fresh internal pool session with no user
+    (message_forwarding.ml Host.call_plugin, call_slave_with_session), and nothing
+    in the API names the session the caller used on the master (task.session is
+    internal)."""
     try:
         name = xapi.call("session.get_auth_user_name", session_id)
     except XapiError:
-        name = ""
-    return f"{name or 'unnamed XAPI user'} via host plugin"
+        return None
+    return name or None
+
+
+def _anonymous(xapi, fn):
+    try:
+        master = xapi.call("host.get_uuid", xapi.pool_master())
+    except XapiError:
+        master = "<the pool master's host uuid>"
+    return (f"{fn} changes a VM's protection and records who did it, but XAPI does not "
+            "name the caller of this plugin (a call through a pool member reaches the "
+            "plugin with an internal session of the pool's own). Call it on the pool "
+            f"master: xe host-call-plugin host-uuid={master} plugin=csguard fn={fn} "
+            "args:...; nothing was changed")
 
 
 def success(value):

@@ -15,6 +15,7 @@ import stat
 import time
 
 import pytest
+import XenAPI
 from csguard import records
 from integration.daemon_runner import PLUGIN_DIR
 from integration.test_cli import run
@@ -41,9 +42,20 @@ def _unblock_as(sim, user, **args):
         session.xenapi.session.logout()
 
 
+def test_a_change_by_a_caller_xapi_does_not_name_is_refused(plugin_sim):  # noqa: F811
+    uuid = plugin_sim.vms["web"]
+    protect(plugin_sim, uuid)
+    before = plugin_sim.vm_record(uuid)
+    with pytest.raises(XenAPI.Failure) as refused:
+        _unblock_as(plugin_sim, "", uuid=uuid, reason="patch night", duration="45m")
+    assert refused.value.details[0] == "CSGUARD_ANONYMOUS_CALLER"
+    assert "Call it on the pool master" in refused.value.details[1]
+    assert plugin_sim.vm_record(uuid) == before
+
+
 @pytest.mark.parametrize("user, recorded", [
     ("alice", "alice via host plugin"),
-    ("", "unnamed XAPI user via host plugin"),
+    ("root", "root via host plugin"),
 ])
 def test_the_plugin_records_the_callers_user_when_and_why_and_until(plugin_sim, user,  # noqa: F811
                                                                     recorded):

@@ -195,8 +195,8 @@ def test_the_hook_run_by_hand_explains_itself():
     assert "xe host-call-plugin" in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="issue 17.6")
-def test_an_unblock_through_a_member_host_is_refused_not_recorded_anonymously(tmp_path):
+@pytest.mark.parametrize("fn", ["vm-unblock", "vm-block"])
+def test_an_unblock_through_a_member_host_is_refused_not_recorded_anonymously(tmp_path, fn):
     """On a member XAPI runs the plugin with an anonymous internal session
     (message_forwarding.ml call_slave_with_session): csguard cannot say who asked."""
     workdir = tempfile.mkdtemp(prefix="xs-", dir="/tmp")
@@ -210,10 +210,17 @@ def test_an_unblock_through_a_member_host_is_refused_not_recorded_anonymously(tm
         session = XenAPI.Session("http://localhost/",
                                  transport=UnixTransport(pool.socket_path(0)))
         session.xenapi.login_with_password("alice", "", "2.0", "tests")
+        args = {"uuid": uuid, "reason": "patch"} if fn == "vm-unblock" else {"uuid": uuid}
+        before = pool.vm_record(uuid)
         try:
-            with pytest.raises(XenAPI.Failure):
-                session.xenapi.host.call_plugin(pool.host_refs[1], "csguard", "vm-unblock",
-                                                {"uuid": uuid, "reason": "patch"})
+            with pytest.raises(XenAPI.Failure) as refused:
+                session.xenapi.host.call_plugin(pool.host_refs[1], "csguard", fn, args)
+            listed = session.xenapi.host.call_plugin(pool.host_refs[1], "csguard", "vm-list",
+                                                     {"uuid": uuid})
         finally:
             session.xenapi.session.logout()
-        assert records.KEY_EXEMPTION not in pool.vm_record(uuid)["other_config"]
+        assert refused.value.details[0] == "CSGUARD_ANONYMOUS_CALLER"
+        assert f"host-uuid={pool.host_uuids[0]} plugin=csguard fn={fn}" in (
+            refused.value.details[1])
+        assert pool.vm_record(uuid) == before
+        assert json.loads(listed)[0]["uuid"] == uuid, "read-only calls still answer"
