@@ -132,3 +132,17 @@ def test_a_vm_operator_cannot_lift_a_block(sim, api):
     assert sim.vm_record(uuid)["blocked_operations"]["destroy"] == records.blocked_reason(uuid)
     assert json.loads(ok(run_cli(sim, "vm-classify", "uuid=" + uuid, "--json")))[
         "class"] == "alien"
+
+
+def test_a_revert_brings_back_the_exemption_of_that_very_vm_until_its_end(sim, api):
+    """What the README's Limits say: VM.revert restores other_config as it was at
+    snapshot time (xapi_vm_snapshot.ml), uuid unchanged, so the record still binds."""
+    uuid = sim.vms["db"]
+    record = _exempt(sim, uuid)
+    snapshot = api.VM.snapshot(api.VM.get_by_uuid(uuid), "during the exemption")
+    ok(run_cli(sim, "vm-block", "uuid=" + uuid))
+    api.VM.revert(snapshot)
+    assert sim.vm_record(uuid)["other_config"][records.KEY_EXEMPTION] == record
+    row = json.loads(ok(run_cli(sim, "vm-classify", "uuid=" + uuid, "--json")))
+    assert row["class"] == "exempt"
+    assert row["exempt-until"] == records.format_time(records.parse_exemption(record).until)

@@ -352,6 +352,14 @@ def test_an_exemption_binds_to_the_uuid_whatever_its_case():
     assert classify(record, DEFAULT, NOW).kind == EXEMPT
 
 
+def test_an_exemption_of_an_earlier_version_names_no_vm_and_protects():
+    earlier = ('{"at": "2026-11-25T04:09:05Z", "by": "root", "reason": "why", '
+               '"until": null}')
+    verdict = classify(vm("web01", other_config={records.KEY_EXEMPTION: earlier}), DEFAULT, NOW)
+    assert (verdict.kind, verdict.rule) == (ALIEN, "exemption-malformed")
+    assert "missing field vm, via" in verdict.reason
+
+
 MALFORMED_EXEMPTIONS = [
     "", "true", "yes", "allow", "exempt", "{}", "null", "[]",
     '{"by": "root", "at": "2026-11-25T04:10:05Z", "reason": "why"}',
