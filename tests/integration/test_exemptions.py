@@ -1,11 +1,14 @@
 """Exemptions bind to the VM they were granted for: what clone, copy and import carry
 along is void, and vm-unblock refuses VMs csguard never blocks (issue 14 item 3)."""
 import json
+import tempfile
 
 import pytest
 import XenAPI
 from csguard import records
 from xapisim.testing import tcp_session
+
+from integration.daemon_runner import DaemonRunner, missing_blocks
 
 from .test_cli import ok, pool_sim, protect, run_cli  # noqa: F401 - pool_sim: "sim"
 
@@ -146,3 +149,23 @@ def test_a_revert_brings_back_the_exemption_of_that_very_vm_until_its_end(sim, a
     row = json.loads(ok(run_cli(sim, "vm-classify", "uuid=" + uuid, "--json")))
     assert row["class"] == "exempt"
     assert row["exempt-until"] == records.format_time(records.parse_exemption(record).until)
+
+
+def test_the_daemon_records_each_allow_override_it_honours(sim, api):
+    uuid = sim.vms["web"]
+    state = tempfile.mkdtemp(prefix="cg-", dir="/tmp")
+    with DaemonRunner(sim.unix_url(0), state) as daemon:
+        daemon.wait_ready()
+        assert missing_blocks(sim, [uuid]) == {}
+        ref = api.VM.get_by_uuid(uuid)
+        api.VM.add_to_other_config(ref, "csguard:override", "allow")
+        daemon.wait_until(lambda: records.KEY_EXEMPTION in sim.vm_record(uuid)["other_config"]
+                          and not sim.vm_record(uuid)["blocked_operations"],
+                          what="blocks lifted with a record")
+        lifted = records.parse_exemption(
+            sim.vm_record(uuid)["other_config"][records.KEY_EXEMPTION])
+        assert (lifted.by, lifted.via, lifted.vm) == ("csguard", "override-other-config", uuid)
+        api.VM.remove_from_other_config(ref, "csguard:override")
+        daemon.wait_until(lambda: not missing_blocks(sim, [uuid]) and records.KEY_EXEMPTION
+                          not in sim.vm_record(uuid)["other_config"],
+                          what="protected again, the record gone")
