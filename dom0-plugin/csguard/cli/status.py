@@ -5,7 +5,7 @@ import json
 import os
 import re
 
-from csguard import records
+from csguard import records, statelock
 from csguard.cli.args import format_duration, parse_uuid
 from csguard.cli.daemons import running_daemons
 from csguard.cli.xe import printable_lines, xe_records
@@ -53,11 +53,17 @@ def status(args, ctx):
     Without --state-dir, a daemon run by hand elsewhere is found (daemons.py).
     Not OK (1) unless the daemon runs and is connected to XAPI."""
     path, found = _report_path(ctx)
+    holder = statelock.holder(os.path.dirname(path))
     try:
         with open(path, encoding="utf-8") as handle:
             daemon = json.load(handle)
         written = os.stat(path).st_mtime
     except FileNotFoundError:
+        if holder is not None:
+            error = (f"the csguard daemon (pid {holder or 'unknown'}) runs but has not "
+                     f"written {path} yet")
+            return Result({"running": True, "connected": False, "pid": holder or None,
+                           "error": error, "status_file": path}, f"Starting: {error}.\n", 1)
         error = (f"the csguard daemon is not running on this host: it has never written "
                  f"{path} (see: systemctl status csguard)")
         return Result({"running": False, "error": error, "status_file": path},
@@ -68,7 +74,12 @@ def status(args, ctx):
     if not isinstance(daemon, dict):
         raise CommandError(STATUS_UNREADABLE, f"{path} is not a csguard status report")
     now = ctx.now()
-    running = _pid_alive(daemon.get("pid")) and daemon.get("role") != "stopped"
+    # The lock is the proof: a report can be stale (another daemon's, or one
+    # overwritten) while a daemon holds the state directory.
+    running = holder is not None or (
+        _pid_alive(daemon.get("pid")) and daemon.get("role") != "stopped")
+    if holder and holder != daemon.get("pid"):
+        daemon = dict(daemon, pid=holder)
     connected = running and daemon.get("connection") == "connected"
     data = collections.OrderedDict(sorted(daemon.items()))
     data.update([("running", running), ("connected", connected), ("status_file", path),
@@ -113,7 +124,8 @@ def _clock_skew(ctx, now):
 def _report_path(ctx):
     """(status file path, whether it was found elsewhere than the configuration says)."""
     path = os.path.join(ctx.config.state_dir, STATUS_FILE)
-    if ctx.state_dir_given or _report_pid_alive(path):
+    if (ctx.state_dir_given or _report_pid_alive(path)
+            or statelock.holder(ctx.config.state_dir) is not None):
         return path, False
     others = running_daemons(ctx.config.xapi_url)
     if len(others) > 1:

@@ -3,7 +3,7 @@
 The entry point: arguments, the configuration, logging, then the loop (loop.py)
 until SIGTERM. Exit statuses (sysexits.h, as the CLI's): 78 when the configuration
 stops it from starting (also when the pool's XAPI cannot carry it out), 64 for bad
-arguments; the unit does not retry either.
+arguments, 75 when another daemon holds the state directory's lock (statelock.py).
 """
 import argparse
 import logging
@@ -11,7 +11,7 @@ import os
 import sys
 
 from csguard import config as configuration
-from csguard import journal, textio
+from csguard import journal, statelock, textio
 from csguard.daemon.loop import Daemon
 from csguard.options import LOG_LEVELS
 from csguard.outcome import BAD_ARGUMENT, CONFIG_ERROR, EXIT_STATUSES
@@ -19,6 +19,8 @@ from csguard.outcome import BAD_ARGUMENT, CONFIG_ERROR, EXIT_STATUSES
 log = logging.getLogger("csguard")
 EXIT_BAD_CONFIG = EXIT_STATUSES[CONFIG_ERROR]
 EXIT_BAD_ARGUMENTS = EXIT_STATUSES[BAD_ARGUMENT]
+# EX_TEMPFAIL: another daemon runs on this host; systemd tries again later.
+EXIT_LOCKED = 75
 
 
 class _Parser(argparse.ArgumentParser):
@@ -73,6 +75,17 @@ def main(argv=None):
         log.error("not starting: %s", e)
         return EXIT_BAD_CONFIG
     journal.set_level(config.log_level)
+    try:
+        lock = statelock.acquire(config.state_dir)
+    except statelock.Locked as e:
+        log.error("not starting: %s; stop it first (systemctl stop csguard) or give this "
+                  "one a --state-dir of its own", e)
+        return EXIT_LOCKED
+    except OSError as e:
+        lock = None
+        log.warning("cannot take the lock in the state directory %s (%s): protecting "
+                    "anyway, but a second daemon on this host would not be stopped",
+                    config.state_dir, e)
     for warning in config.warnings:
         log.warning("configuration: %s", warning)
     try:
@@ -80,4 +93,7 @@ def main(argv=None):
     except configuration.ConfigError as e:
         log.error("not starting: %s", e)
         return EXIT_BAD_CONFIG
-    return daemon.run()
+    try:
+        return daemon.run()
+    finally:
+        statelock.release(lock)

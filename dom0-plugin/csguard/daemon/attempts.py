@@ -1,8 +1,16 @@
 """Blocked attempts, from task events: a failed task whose error is one of
 csguard's blocks is someone's attempt on a protected VM. Each is recorded in the
 status file; it is logged and announced (an XAPI message) at most hourly per VM
-and operation, because CloudStack retries a failed stop every minute."""
+and operation, because CloudStack retries a failed stop every minute.
+
+A failed task stays in XAPI until its caller destroys it, so the listing after a
+restart shows it again: the tasks already reported are remembered in
+`<state_dir>/reported-tasks.json` (written at most every few seconds, and only
+the ones XAPI still has) and are not reported twice."""
+import json
 import logging
+import os
+import tempfile
 import time
 
 import cachetools
@@ -13,12 +21,34 @@ log = logging.getLogger("csguard")
 
 # Failed tasks already reported; a task is seen in several events until destroyed.
 SEEN_TASKS = 4096
+REPORTED_FILE = "reported-tasks.json"
+SAVE_EVERY = 5.0
 
 
 class Attempts:
-    def __init__(self, messenger):
+    def __init__(self, messenger, state_dir):
         self.messenger = messenger
         self._seen_tasks = cachetools.LRUCache(SEEN_TASKS)
+        self._path = os.path.join(state_dir, REPORTED_FILE)
+        for ref in _load(self._path):
+            self._seen_tasks[ref] = True
+        self._dirty = False
+        self._saved_at = 0.0
+
+    def listed(self, task_refs):
+        """After a listing: forget reported tasks XAPI no longer has."""
+        present = set(task_refs)
+        for ref in [r for r in self._seen_tasks if r not in present]:
+            del self._seen_tasks[ref]
+            self._dirty = True
+
+    def save(self, force=False):
+        """Write the reported tasks if they changed (at most every SAVE_EVERY s)."""
+        now = time.monotonic()
+        if self._dirty and (force or now - self._saved_at >= SAVE_EVERY):
+            _save(self._path, list(self._seen_tasks))
+            self._dirty = False
+            self._saved_at = now
 
     def task_event(self, xapi, event, vms, status, announce):
         """A failed task whose error is one of our blocks is a blocked attempt.
@@ -32,6 +62,7 @@ class Attempts:
         if event.get("ref") in self._seen_tasks:
             return
         self._seen_tasks[event.get("ref")] = True
+        self._dirty = True
         vm = vms.get(error[1]) or {}
         vm_uuid = vm.get("uuid") or error[1]
         name = task.get("name_label") or "an operation"
@@ -48,3 +79,32 @@ class Attempts:
                     operation, records.show(vm.get("name_label")), vm_uuid)
         if announce:
             self.messenger.blocked_attempt(xapi, vm_uuid, vm.get("name_label"), operation)
+
+
+def _load(path):
+    """The task refs reported before this start; none if the file is missing or bad."""
+    try:
+        with open(path) as f:
+            refs = json.load(f)
+    except (OSError, ValueError):
+        return []
+    if not isinstance(refs, list):
+        return []
+    return [ref for ref in refs if isinstance(ref, str)][-SEEN_TASKS:]
+
+
+def _save(path, refs):
+    """Atomically. A state directory that cannot be written costs at most a repeated
+    report after the next restart (the status file's error says the rest)."""
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".reported-", suffix=".tmp",
+                                   dir=os.path.dirname(path))
+        with os.fdopen(fd, "w") as out:
+            json.dump(refs, out)
+        os.chmod(tmp, 0o644)
+        os.rename(tmp, path)
+    except OSError as e:
+        log.debug("cannot remember the reported tasks in %s: %s", path, e)
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)

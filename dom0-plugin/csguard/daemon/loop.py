@@ -64,7 +64,7 @@ class Daemon:
         self.leadership = Leadership()
         self.reconciler = Reconciler(self.messenger, self.systemd.beat)
         self.ownership = self.reconciler.ownership = Ownership(config, self.messenger)
-        self.attempts = Attempts(self.messenger)
+        self.attempts = Attempts(self.messenger, config.state_dir)
         self.role = ROLE_CONNECTING
         self.ready = False
         self.host_uuid = None
@@ -152,6 +152,7 @@ class Daemon:
         self._token = token
         self._reconcile_all(xapi, "takeover" if takeover
                             else "initial adoption" if not self.ready else "resync")
+        self.attempts.listed(event.get("ref") for event in tasks)
         for event in tasks:
             self._task_event(xapi, event)
         self._flush_status(force=True)
@@ -286,6 +287,7 @@ class Daemon:
             self._xapi.logout()
             self._xapi = None
         self.systemd.stop_watchdog()
+        self.attempts.save(force=True)
         self.role = ROLE_STOPPED
         self.status.update(role=ROLE_STOPPED, connection="stopped")
         self.status.flush(force=True)
@@ -342,3 +344,4 @@ class Daemon:
                 self._status_line = line
                 self.systemd.notify("STATUS=" + line)
             self.status.flush(force=force)
+        self.attempts.save(force=force)
