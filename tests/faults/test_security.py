@@ -158,4 +158,6 @@ def test_state_directory_and_status_file_modes_do_not_depend_on_the_umask(sim, w
     daemon.wait_until(lambda: daemon.status_file(), what="status.json")
     assert stat.S_IMODE(state.stat().st_mode) == 0o750
     assert stat.S_IMODE((state / "status.json").stat().st_mode) == 0o644
-    assert [p.name for p in state.iterdir()] == ["status.json"], "a temporary file was left"
+    assert sorted(p.name for p in state.iterdir()) == ["daemon.lock", "status.json"], \
+        "a temporary file was left"
+    assert stat.S_IMODE((state / "daemon.lock").stat().st_mode) == 0o644
