@@ -63,8 +63,9 @@ class Messenger:
         self._recent_attempts[key] = True
         return True
 
-    def blocked_attempt(self, xapi, vm_uuid, vm_name, operation):
-        body = ("Someone (probably CloudStack's clean-up of VMs it did not create) tried "
+    def blocked_attempt(self, xapi, vm_uuid, vm_name, operation, by=None):
+        someone = (f"XAPI user {records.show(by)}" if by else "Someone")
+        body = (f"{someone} (probably CloudStack's clean-up of VMs it did not create) tried "
                 f"{operation} on VM {records.show(vm_name)} (uuid {vm_uuid}); csguard's block refused it and the VM is "
                 "unchanged. If CloudStack should manage this VM, run on a pool host: "
                 f"csguard vm-unblock uuid={vm_uuid} reason=<why> duration=<how long>. Otherwise nothing needs doing; "

@@ -64,6 +64,7 @@ DEFAULTS = collections.OrderedDict((
     ("xapi_tls_fingerprints", ()),
     ("xapi_allow_plain_http", False),
     ("call_timeout", 30.0),
+    ("audit_log", "/var/log/audit.log"),
     ("state_dir", "/var/lib/csguard"),
     ("log_level", "info"),
     ("warnings", ()),
@@ -408,6 +409,7 @@ SCHEMA = {
         "tls_fingerprints": ("xapi_tls_fingerprints", _fingerprints),
         "allow_plain_http": ("xapi_allow_plain_http", _boolean),
     },
+    "attempts": {"audit_log": ("audit_log", _optional_path)},
     "state_dir": ("state_dir", lambda value: _path(value, "a directory path")),
     "log_level": ("log_level", _one_of(LOG_LEVELS, "log level")),
 }

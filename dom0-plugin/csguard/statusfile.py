@@ -50,6 +50,11 @@ class StatusFile:
         self._data["blocked_attempts"] = list(self._attempts)
         self._dirty = True
 
+    def attempts_changed(self):
+        """A recorded attempt was completed in place (who made it)."""
+        self._data["blocked_attempts"] = list(self._attempts)
+        self._dirty = True
+
     def due_in(self, now):
         """Seconds until a pending write may happen, None if nothing is pending."""
         if not self._dirty:

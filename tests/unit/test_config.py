@@ -24,7 +24,7 @@ OPTIONS = [
     "protection.mode", "protection.block_operations", "protection.clear_halted_affinity",
     "exemptions.default_duration",
     "xapi.url", "xapi.credentials_file", "xapi.call_timeout", "xapi.ca_file",
-    "xapi.tls_fingerprints", "xapi.allow_plain_http",
+    "xapi.tls_fingerprints", "xapi.allow_plain_http", "attempts.audit_log",
     "state_dir", "log_level",
 ]
 

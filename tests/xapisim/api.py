@@ -49,6 +49,7 @@ class Api(Accessors):
         self.methods = {}
         self.users = {}            # name -> (password, role): external users, over TCP
         self.clock_offsets = {}    # host ref -> seconds its clock is ahead (negative: behind)
+        self.audit = None          # audit.AuditLog when the simulator writes one
         self._register_generic()
         self._register_specific()
 
@@ -72,9 +73,23 @@ class Api(Accessors):
                                                  else name, args))
         if asynchronous:
             return self._start_async(call, name, method, args)
-        return self._run(call, method, args)
+        return self._run(call, method, args, name)
 
-    def _run(self, call, method, args):
+    def _run(self, call, method, args, name):
+        if self.audit is None:
+            return self._handle(call, method, args)
+        action = name[len("Async."):] if name.startswith("Async.") else name
+        with self.db.lock:
+            objects = self.audit.objects(self.db, action, args)
+        try:
+            result = self._handle(call, method, args)
+        except ApiError as error:
+            self.audit.record(call.session, action, objects, error.description)
+            raise
+        self.audit.record(call.session, action, objects, None)
+        return result
+
+    def _handle(self, call, method, args):
         if method.locked:
             with self.db.lock:
                 return method.handler(call, *args)
@@ -86,7 +101,7 @@ class Api(Accessors):
 
         def run():
             try:
-                result = self._run(call, method, args)
+                result = self._run(call, method, args, name)
             except ApiError as error:
                 self.pool.finish_task(task, error=error)
             except Exception as error:  # noqa: BLE001 - a simulator bug must still end the task

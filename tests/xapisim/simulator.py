@@ -13,6 +13,7 @@ import xmlrpc.client
 
 from . import rbac, realdata, schema, tls, wire
 from .api import Api
+from .audit import AuditLog
 from .controls import Faults
 from .pool import TASK_GC_INTERVAL, XAPI_VERSION, Pool
 from .server import Endpoint
@@ -54,13 +55,14 @@ class Simulator:
     ("1.249": XenServer/XCP-ng 8.2; "25.33": XenServer 8) sets the hosts'
     software_version and the vm_operations the pool knows. ``tls`` serves HTTPS on the
     TCP ports, each host with its own self-signed certificate (``host_certificate(i)``,
-    ``host_fingerprint(i)``; needs the openssl command). Use as a context manager or
+    ``host_fingerprint(i)``; needs the openssl command). ``audit_log`` writes xapi's RBAC
+audit lines to ``audit_log_path`` (``<workdir>/audit.log``). Use as a context manager or
     ``start()``/``stop()``.
     """
 
     def __init__(self, hosts=1, workdir=None, plugins_dir=None, tcp=True, password="xenroot",
                  unix_socket=None, port=0, auth_failure_delay=0.0, xapi_version=XAPI_VERSION,
-                 tls=False):
+                 tls=False, audit_log=False):
         if hosts < 1:
             raise ValueError(f"a pool needs at least one host (hosts={hosts!r})")
         self._own_workdir = workdir is None
@@ -75,6 +77,9 @@ class Simulator:
         self.api = Api(self.pool, {"password": password, "plugins_dir": self.plugins_dir,
                                    "auth_failure_delay": auth_failure_delay,
                                    "plugin_env": self._plugin_env})
+        self.audit_log_path = os.path.join(self.workdir, "audit.log")
+        if audit_log:
+            self.api.audit = AuditLog(self.audit_log_path)
         self._endpoints = []
         self._tcp_ports = {}
         self._unreachable = set()

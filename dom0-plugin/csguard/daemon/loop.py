@@ -21,6 +21,7 @@ from csguard import config as configuration
 from csguard.credentials import credentials_for
 from csguard.daemon import poolconfig, readiness
 from csguard.daemon.attempts import Attempts
+from csguard.daemon.auditfollow import AuditFollower
 from csguard.daemon.backoff import BACKOFF_CAP, Backoff
 from csguard.daemon.leadership import Leadership
 from csguard.daemon.ownership import Ownership
@@ -65,6 +66,7 @@ class Daemon:
         self.reconciler = Reconciler(self.messenger, self.systemd.beat)
         self.ownership = self.reconciler.ownership = Ownership(config, self.messenger)
         self.attempts = Attempts(self.messenger, config.state_dir)
+        self.audit = AuditFollower(config.audit_log)
         self.role = ROLE_CONNECTING
         self.ready = False
         self.host_uuid = None
@@ -155,6 +157,7 @@ class Daemon:
         self.attempts.listed(event.get("ref") for event in tasks)
         for event in tasks:
             self._task_event(xapi, event)
+        self._audit_poll(xapi)
         self._flush_status(force=True)
         self._maybe_ready()
 
@@ -178,6 +181,7 @@ class Daemon:
                 self.status.update(last_event_at=records.format_time(self._last_event_at))
             for event in events:
                 self._event(xapi, event)
+            self._audit_poll(xapi)
             self._token = token
             self.reconciler.expire(xapi, self.config, self.leadership.leader)
             self.systemd.beat(self.ownership.budget() + self.config.call_timeout)
@@ -233,6 +237,11 @@ class Daemon:
     def _task_event(self, xapi, event):
         self.attempts.task_event(xapi, event, self.reconciler.vms, self.status,
                                  self.leadership.leader and self.config.mode == "enforce")
+
+    def _audit_poll(self, xapi):
+        for refusal in self.audit.poll():
+            self.attempts.audit_refusal(xapi, refusal, self.reconciler.vms, self.status,
+                                        self.leadership.leader and self.config.mode == "enforce")
 
     # ---- the session's edges ---------------------------------------------------
 
@@ -308,6 +317,9 @@ class Daemon:
             self.status = StatusFile(new.state_dir)
         if new.xapi_url != self.config.xapi_url:
             self._route = Route(new.xapi_url)
+        if new.audit_log != self.config.audit_log:
+            self.audit.close()
+            self.audit = AuditFollower(new.audit_log)
         self.config = self._loaded = new
         self._credentials = credentials
         self.ownership = self.reconciler.ownership = ownership
