@@ -130,7 +130,7 @@ class CloudStackApi:
         try:
             connection.request("GET", target, headers={"Accept": "application/json"})
             reply = connection.getresponse()
-            body = reply.read(MAX_BODY + 1)
+            body = _read(reply)
         except ssl.SSLError as error:
             raise CloudStackError(f"TLS with {self.url} failed ({error.reason or error}); set "
                                   "cloudstack.api.ca_file to the CA that signed the management "
@@ -177,6 +177,19 @@ class CloudStackApi:
             raise CloudStackError(f"{command} answered {key!r}, not a CloudStack response",
                                   code=status)
         return inner
+
+
+def _read(reply):
+    """The body, at most MAX_BODY + 1 bytes, in chunks (Python 3.6's read(amt) would
+    allocate the whole limit for every answer)."""
+    chunks, size = [], 0
+    while size <= MAX_BODY:
+        chunk = reply.read(1024 * 1024)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _describe(error):
