@@ -18,7 +18,7 @@ from csguard.xapi import XapiError
 log = logging.getLogger("csguard")
 
 # How often a full pass stops to read the events that came meanwhile (seconds).
-POLL_EVERY = 0.5
+POLL_EVERY = 0.3
 
 
 class _Vanished(Exception):
