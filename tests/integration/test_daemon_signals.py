@@ -4,6 +4,8 @@ pinged."""
 import os
 import signal
 
+import pytest
+from csguard.daemon.systemd import Stop, Systemd
 from xapisim import Simulator
 
 from integration.daemon_runner import DaemonRunner, missing_blocks, write_config
@@ -126,3 +128,17 @@ def test_http_url_refused_login_is_reported_and_retried(sim, tmp_path):
     with DaemonRunner(sim.tcp_url, str(tmp_path / "state")) as daemon:
         daemon.wait_log("SESSION_AUTHENTICATION_FAILED")
         assert daemon.running and not daemon.ready
+
+
+def test_a_sigterm_during_a_notification_is_not_swallowed(monkeypatch, tmp_path):
+    """SIGTERM raises Stop wherever the daemon is; in the middle of an sd_notify send
+    (which blocks while systemd's queue is full) it must still stop the daemon."""
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify"))
+    systemd = Systemd()
+
+    class Interrupted:
+        def sendall(self, data):
+            raise Stop()
+    systemd.notifier.socket = Interrupted()
+    with pytest.raises(Stop):
+        systemd.notify("STATUS=busy")

@@ -75,7 +75,17 @@ class Systemd:
         self._watchdog_stop = threading.Event()
 
     def notify(self, text):
-        self.notifier.notify(text)
+        """Send one sd_notify message; without NOTIFY_SOCKET, or when systemd is not
+        listening, nothing happens. Not sdnotify's own notify(): its bare except
+        would swallow the Stop that a SIGTERM arriving mid-send raises, and the
+        daemon would then ignore SIGTERM until systemd kills it."""
+        sock = self.notifier.socket
+        if sock is None:
+            return
+        try:
+            sock.sendall(text.encode("utf-8"))
+        except OSError:
+            pass
 
     def beat(self, budget):
         """Declare that the next step finishes within `budget` seconds; the watchdog
@@ -103,4 +113,4 @@ class Systemd:
     def _watchdog_loop(self, period):
         while not self._watchdog_stop.wait(period):
             if time.monotonic() < self._alive_until:
-                self.notifier.notify("WATCHDOG=1")
+                self.notify("WATCHDOG=1")
