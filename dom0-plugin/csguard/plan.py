@@ -62,16 +62,17 @@ def protect_order(operations):
 
 
 def _protect(vm, verdict, config, now, blocked, other_config):
-    """Block every configured op, destroy first (anyone's entry counts), keep our
-    entries' text current, drop ours from ops no longer configured; then the
-    verdict record."""
+    """Block every configured op, destroy first (anyone's entry counts), rewrite our
+    entries that name another VM, drop ours from ops no longer configured; then the
+    verdict record. Our entries in an older wording stay: a rewrite is a remove and
+    an add, with the operation unblocked in between."""
     wanted = records.blocked_reason(vm.get("uuid"))
     writes = []
     for op in protect_order(config.block_operations):
         current = blocked.get(op)
         if op not in blocked:
             writes.append(Write(ADD_BLOCK, op, wanted))
-        elif records.is_ours(current) and current != wanted:
+        elif records.is_ours(current) and records.names_another_vm(current, vm.get("uuid")):
             writes.append(Write(REMOVE_BLOCK, op, None))
             writes.append(Write(ADD_BLOCK, op, wanted))
     for op in sorted(blocked):

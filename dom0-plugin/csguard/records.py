@@ -70,6 +70,13 @@ def blocked_reason(vm_uuid):
             "reason=<why> duration=<how long, e.g. 2h>")
 
 
+def names_another_vm(reason, vm_uuid):
+    """True for a reason whose unblock hint names a VM other than vm_uuid (blocks
+    carried over from the VM an import or copy came from)."""
+    named = re.search(r"vm-unblock uuid=(\S+)", reason or "")
+    return named is not None and named.group(1).lower() != str(vm_uuid).lower()
+
+
 def is_ours(reason):
     """True for a blocked_operations reason csguard wrote (any version of its text)."""
     return isinstance(reason, str) and reason.startswith(MARKER + ":")

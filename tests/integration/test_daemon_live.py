@@ -96,14 +96,20 @@ def test_rename_reclassifies_both_ways_and_keeps_foreign_entries(sim, daemon, se
     assert sim.vm_record(uuid)["blocked_operations"]["destroy"] == "true"
 
 
-def test_our_old_wording_is_rewritten_without_announcing_news(sim, daemon, session):
-    _, uuid = sim.create_vm("guarded by an older csguard", blocked_operations={
+def test_our_old_wording_stays_and_another_vms_hint_is_rewritten(sim, daemon, session):
+    """An older wording still protects, so it is not rewritten (a rewrite unblocks for
+    a moment); blocks carried from another VM, whose hint names that VM, are."""
+    _, older = sim.create_vm("guarded by an older csguard", blocked_operations={
         op: "csguard: older wording" for op in DEFAULT_BLOCKED})
-    current = records.blocked_reason(uuid)
-    daemon.wait_until(lambda: set(our_entries(sim, uuid).values()) == {current},
-                      what="our entries rewritten")
+    _, copied = sim.create_vm("imported", blocked_operations={
+        op: records.blocked_reason("11111111-2222-3333-4444-555555555555")
+        for op in DEFAULT_BLOCKED})
+    daemon.wait_until(lambda: set(our_entries(sim, copied).values())
+                      == {records.blocked_reason(copied)}, what="the copied hints rewritten")
     sentinel(sim, daemon)
-    assert messages(session, "CSGUARD_VM_PROTECTED", uuid) == []
+    assert set(our_entries(sim, older).values()) == {"csguard: older wording"}
+    assert messages(session, "CSGUARD_VM_PROTECTED", older) == []
+    assert messages(session, "CSGUARD_VM_PROTECTED", copied) == []
 
 
 def test_unrelated_modifications_cause_no_writes(sim, daemon):

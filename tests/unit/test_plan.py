@@ -126,13 +126,25 @@ def test_foreign_entries_on_unconfigured_ops_stay():
     assert plan(record, ALIEN_VERDICT, DEFAULT, NOW, HOSTS) == ()
 
 
-@pytest.mark.parametrize("stale", [
-    records.blocked_reason("11111111-2222-3333-4444-555555555555"),  # e.g. an imported VM
+@pytest.mark.parametrize("older", [
     "csguard: protected (older wording)",
+    records.blocked_reason(UUID).replace(" duration=<how long, e.g. 2h>", ""),
     "csguard:",
 ])
-def test_our_entry_with_other_text_is_rewritten_remove_then_add(stale):
-    record = vm(blocked=dict({op: OURS for op in DEFAULT_OPS}, destroy=stale),
+def test_our_entry_in_an_older_wording_is_left_as_it_is(older):
+    """A csguard entry protects whatever its wording: rewriting it (remove, then add:
+    XAPI has no map update) would leave the operation unblocked for a moment, on
+    every VM at once after an upgrade that rewords the hint."""
+    record = vm(blocked=dict({op: OURS for op in DEFAULT_OPS}, destroy=older),
+                other_config={records.KEY_VERDICT: verdict_record()})
+    assert plan(record, ALIEN_VERDICT, DEFAULT, NOW, HOSTS) == ()
+
+
+def test_our_entry_naming_another_vm_is_rewritten_remove_then_add():
+    """An imported or copied record may carry the blocks of the VM it came from, whose
+    hint would tell CloudStack's operator to unblock that other VM."""
+    other = records.blocked_reason("11111111-2222-3333-4444-555555555555")
+    record = vm(blocked=dict({op: OURS for op in DEFAULT_OPS}, destroy=other),
                 other_config={records.KEY_VERDICT: verdict_record()})
     writes = plan(record, ALIEN_VERDICT, DEFAULT, NOW, HOSTS)
     assert writes == (Write(REMOVE_BLOCK, "destroy", None), Write(ADD_BLOCK, "destroy", OURS))
