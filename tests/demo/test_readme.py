@@ -36,9 +36,17 @@ def code_blocks(section):
 
 
 def fresh_copy(destination):
-    """The repository's files as a clone has them (tracked, plus new files not ignored)."""
-    listed = subprocess.check_output(
-        ["git", "-C", REPO, "ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+    """The repository's files as a clone has them (tracked, plus new files not
+    ignored); outside a git checkout, the tree without build and test leftovers."""
+    try:
+        listed = subprocess.check_output(
+            ["git", "-C", REPO, "ls-files", "-z", "--cached", "--others",
+             "--exclude-standard"], stderr=subprocess.DEVNULL)
+    except (OSError, subprocess.CalledProcessError):
+        shutil.rmtree(destination)
+        shutil.copytree(REPO, destination, ignore=shutil.ignore_patterns(
+            ".git", ".tox", ".venv*", "build", "__pycache__", "*.pyc"))
+        return
     for relative in filter(None, listed.decode().split("\0")):
         source = os.path.join(REPO, relative)
         if os.path.isfile(source):
