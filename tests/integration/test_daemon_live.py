@@ -59,7 +59,10 @@ def sentinel(sim, daemon, name="sentinel"):
 def test_alien_created_while_running_is_protected_and_announced(sim, daemon, session):
     _, uuid = sim.create_vm("late arrival", power_state="Running")
     daemon.wait_until(lambda: protected(sim, uuid), what="the new alien protected")
-    verdict = sim.vm_record(uuid)["other_config"][records.KEY_VERDICT]
+    # the blocks come first (destroy first), the verdict record right after them
+    verdict = daemon.wait_until(
+        lambda: sim.vm_record(uuid)["other_config"].get(records.KEY_VERDICT),
+        what="the verdict record")
     assert records.parse_verdict(verdict)[0] == "alien"
     found = daemon.wait_until(lambda: messages(session, "CSGUARD_VM_PROTECTED", uuid),
                               what="CSGUARD_VM_PROTECTED message")
