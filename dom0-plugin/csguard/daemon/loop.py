@@ -98,7 +98,7 @@ class Daemon:
         except Stop:
             pass
         finally:
-            self.signals.stopping = True
+            self.signals.stopping = self.signals.shutting_down = True
             self._shut_down()
         return 0
 

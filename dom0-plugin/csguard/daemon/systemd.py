@@ -28,11 +28,14 @@ class Wakeup(BaseException):
 
 
 class Signals:
-    """SIGTERM/SIGINT raise Stop (once); SIGHUP sets reload_requested and, during
-    a wait, raises Wakeup."""
+    """SIGTERM/SIGINT raise Stop; SIGHUP sets reload_requested and, during a wait,
+    raises Wakeup. Python swallows an exception raised inside a garbage-collector
+    callback or a __del__, so a Stop can be lost where the signal lands: every wait
+    raises it again until the loop has unwound (shutting_down)."""
 
     def __init__(self):
         self.stopping = False
+        self.shutting_down = False
         self.reload_requested = False
         self._waiting = False
 
@@ -42,7 +45,7 @@ class Signals:
         signal.signal(signal.SIGHUP, self._on_reload)
 
     def _on_stop(self, signum, frame):
-        if self.stopping:
+        if self.shutting_down:
             return
         self.stopping = True
         raise Stop()
@@ -54,14 +57,22 @@ class Signals:
             raise Wakeup()
 
     def wait(self, blocking_call, *args):
-        """Run a blocking wait that SIGHUP may interrupt (raising Wakeup)."""
+        """Run a blocking wait that SIGHUP may interrupt (raising Wakeup); a stop
+        requested before or during it raises Stop."""
         self._waiting = True
         try:
+            self._stop_if_requested()
             if self.reload_requested:
                 raise Wakeup()
-            return blocking_call(*args)
+            result = blocking_call(*args)
         finally:
             self._waiting = False
+        self._stop_if_requested()
+        return result
+
+    def _stop_if_requested(self):
+        if self.stopping and not self.shutting_down:
+            raise Stop()
 
 
 class Systemd:
