@@ -2,10 +2,13 @@
 a member with HOST_IS_SLAVE and the master's address, and a master that is gone
 leaves the pool's other hosts, which the last session read from host records."""
 import os
+import time
 
 import pytest
+from csguard import records
 from csguard.poolroute import Route
 from csguard.xapi import Xapi, XapiUnavailable
+from xapisim.testing import unix_session
 
 from integration.daemon_runner import DaemonRunner, missing_blocks, write_config
 
@@ -63,3 +66,29 @@ def test_a_daemon_on_a_member_url_protects_and_follows_a_master_change(pool3, tm
         _, second = pool3.create_vm("alien made after the change")
         daemon.wait_until(lambda: not missing_blocks(pool3, [second]),
                           what="the alien made after the master change protected")
+
+
+def test_a_remote_daemon_ends_exemptions_on_the_masters_clock(sim, tmp_path):
+    """The commands record an exemption's end on the master's clock (issue 17.4); a
+    daemon leading through a remote URL, on a host whose clock is 10 minutes ahead
+    of the master's, must not take a 5-minute exemption for one that already ran
+    out, nor protect the VM again at once."""
+    sim.set_clock_offset(0, -600)  # the master's clock is 10 minutes behind this one
+    credentials = write_config(str(tmp_path), "root\nxenroot\n", name="credentials")
+    os.chmod(credentials, 0o600)
+    url = sim.host_tcp_url(0)
+    config = write_config(str(tmp_path), f"xapi:\n  url: {url}\n"
+                                         f"  credentials_file: {credentials}\n")
+    ref, uuid = sim.create_vm("exempt for five minutes")
+    master_now = time.time() - 600
+    session = unix_session(sim.socket_path(0))
+    session.xenapi.VM.add_to_other_config(ref, records.KEY_EXEMPTION, records.format_exemption(
+        records.Exemption(vm=uuid, by="root", at=master_now, until=master_now + 300,
+                          reason="maintenance", via="vm-unblock")))
+    with DaemonRunner(url, str(tmp_path / "state"), config=config) as daemon:
+        daemon.wait_ready()
+        _, sentinel = sim.create_vm("sentinel")
+        daemon.wait_until(lambda: not missing_blocks(sim, [sentinel]),
+                          what="a VM created after the exempt one protected")
+        assert sim.vm_record(uuid)["blocked_operations"] == {}, daemon.log_tail()
+        assert "ran out" not in daemon.logs()

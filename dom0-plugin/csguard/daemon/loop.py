@@ -25,6 +25,7 @@ from csguard.daemon.auditfollow import AuditFollower
 from csguard.daemon.backoff import BACKOFF_CAP, Backoff
 from csguard.daemon.leadership import Leadership
 from csguard.daemon.ownership import Ownership
+from csguard.daemon.poolclock import pool_clock
 from csguard.daemon.reconcile import Reconciler
 from csguard.daemon.systemd import Signals, Stop, Systemd, Wakeup
 from csguard.journal import set_level
@@ -210,8 +211,8 @@ class Daemon:
                 self.reconciler.forget(ref)
             else:
                 self.reconciler.vms[ref] = snapshot
-                self.reconciler.reconcile(xapi, ref, snapshot, time.time(), self.config,
-                                   self.leadership.leader, batch=None)
+                self.reconciler.reconcile(xapi, ref, snapshot, self.reconciler.clock(),
+                                          self.config, self.leadership.leader, batch=None)
         elif cls == "pool" and snapshot:
             self.leadership.pool_changed(snapshot)
             leader = self.leadership.follow(xapi)
@@ -256,6 +257,7 @@ class Daemon:
         xapi.login()
         self.leadership.this_host = xapi.this_host()
         self.host_uuid = xapi.call("host.get_uuid", self.leadership.this_host)
+        self.reconciler.clock = pool_clock(xapi, config.xapi_url)
         return xapi
 
     def _connection_lost(self, error):
@@ -275,7 +277,8 @@ class Daemon:
         now = time.time()
         timeout = EVENT_WAIT
         if self.reconciler.expiries:
-            timeout = min(timeout, max(0.0, min(self.reconciler.expiries.values()) - now) + 0.1)
+            ends = min(self.reconciler.expiries.values()) - self.reconciler.clock()
+            timeout = min(timeout, max(0.0, ends) + 0.1)
         retry = self.reconciler.retries.next_due()
         if retry is not None:
             timeout = min(timeout, max(0.0, retry - now) + 0.01)

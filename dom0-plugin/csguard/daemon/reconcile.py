@@ -32,6 +32,9 @@ class Reconciler:
         self._beat = beat
         self.affinities = Affinities()
         self.ownership = None  # daemon.ownership.Ownership: CloudStack's inventory
+        # The pool master's time (epoch): exemptions end on its clock, as the
+        # commands record them; the loop sets it at each connect.
+        self.clock = time.time
         self.reset()
 
     def reset(self):
@@ -69,7 +72,7 @@ class Reconciler:
         if self._done is not None:
             self._again = why
             return
-        now = time.time()
+        now = self.clock()
         outcome = collections.Counter()
         self._done = set()
         try:
@@ -180,13 +183,12 @@ class Reconciler:
         if not leader:
             self.retries = Retries()
             return
-        now = time.time()
-        for ref in self.retries.due(now):
+        for ref in self.retries.due(time.time()):
             vm = self.vms.get(ref)
             if vm is None:
                 self.retries.held(ref)
             else:
-                self.reconcile(xapi, ref, vm, now, config, leader, batch=None)
+                self.reconcile(xapi, ref, vm, self.clock(), config, leader, batch=None)
 
     def _report_change(self, xapi, vm, verdict, writes, batch):
         """Log and announce a VM that gained blocks it lacked or lost ours; a mere
@@ -241,7 +243,7 @@ class Reconciler:
 
     def expire(self, xapi, config, leader):
         """Reclassify VMs whose exemption ran out: no event announces that."""
-        now = time.time()
+        now = self.clock()
         for ref in [r for r, t in self.expiries.items() if t <= now]:
             vm = self.vms.get(ref)
             if vm is None:
