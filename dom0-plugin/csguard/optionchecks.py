@@ -1,7 +1,7 @@
 """The checks of options that go together, and the warnings for risky but legal
 choices; both take the validated values of every option (options.py)."""
 from csguard import records
-from csguard.options import PLAIN_HTTP_REFUSED, Invalid, is_loopback
+from csguard.optionvalues import PLAIN_HTTP_REFUSED, Invalid, is_loopback
 
 # Blocking these is allowed but takes something away from the pool's own machinery.
 DISRUPTIVE_OPERATIONS = {

@@ -4,12 +4,22 @@ options that go together). Validators take a plain value and return the field's
 value, or raise Invalid saying what is wrong."""
 import collections
 import difflib
-import ipaddress
-import math
 import re
-import urllib.parse
 
 from csguard import records
+from csguard.optionvalues import (
+    Invalid,
+    absolute_path,
+    api_url,
+    fingerprints,
+    list_of,
+    optional_path,
+    positive_seconds,
+    seconds_between,
+    text_value,
+    xapi_url,
+    yaml_type,
+)
 
 # XAPI's vm_operations enum (xen-api ocaml/idl/datamodel_vm.ml).
 VM_OPERATIONS = frozenset((
@@ -72,14 +82,6 @@ DEFAULTS = collections.OrderedDict((
 ))
 
 
-class Invalid(Exception):
-    """A bad value: what is wrong, and which list item (or field, for cross-checks)."""
-
-    def __init__(self, problem, item=None, field=None):
-        super().__init__(problem)
-        self.problem, self.item, self.field = problem, item, field
-
-
 def closest(word, choices):
     """The choice the user most likely meant (same word in another case first), or None."""
     for choice in choices:
@@ -99,33 +101,11 @@ def all_keys(schema, prefix=""):
 
 # ---- validators: plain value in, field value out, Invalid(problem) if bad ----
 
-def _text(value, what="a text value"):
-    if not isinstance(value, str):
-        raise Invalid(f"must be {what}, not {_yaml_type(value)}")
-    return value
-
-
-def _list(value, what):
-    if not isinstance(value, list):
-        raise Invalid(f"must be a list of {what}, e.g. [a, b], not {_yaml_type(value)}")
-    return value
-
-
-def _yaml_type(value):
-    if value is None:
-        return "empty"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()} (quote it if you mean text)"
-    names = {int: "a number", float: "a number", list: "a list", dict: "a mapping",
-             str: "text"}
-    return names.get(type(value), f"a {type(value).__name__}")
-
-
 def _instance_names(value):
     names = []
-    for index, name in enumerate(_list(value, "CloudStack instance names")):
+    for index, name in enumerate(list_of(value, "CloudStack instance names")):
         if not isinstance(name, str) or not name:
-            raise Invalid(f"instance names must be non-empty text, not {_yaml_type(name)}",
+            raise Invalid(f"instance names must be non-empty text, not {yaml_type(name)}",
                            item=index)
         if any(char.isspace() for char in name) or not name.isprintable():
             raise Invalid(f"instance name {records.show(name)} contains whitespace or "
@@ -140,9 +120,9 @@ def _instance_names(value):
 
 def _name_patterns(value):
     patterns = []
-    for index, pattern in enumerate(_list(value or [], "regular expressions")):
+    for index, pattern in enumerate(list_of(value or [], "regular expressions")):
         if not isinstance(pattern, str) or not pattern:
-            raise Invalid(f"name patterns must be non-empty text, not {_yaml_type(pattern)}",
+            raise Invalid(f"name patterns must be non-empty text, not {yaml_type(pattern)}",
                            item=index)
         try:
             patterns.append(re.compile(pattern))
@@ -154,7 +134,7 @@ def _name_patterns(value):
 
 def _uuids(value):
     uuids = set()
-    for index, uuid in enumerate(_list(value or [], "VM uuids")):
+    for index, uuid in enumerate(list_of(value or [], "VM uuids")):
         if not isinstance(uuid, str) or not records.UUID_SHAPE.fullmatch(uuid):
             raise Invalid(f"{records.show(uuid)} is not a VM uuid (like "
                            "0e4bc8f5-5c2b-4cbc-9ab5-ecdf1f5f0b3f; see xe vm-list)", item=index)
@@ -165,7 +145,7 @@ def _uuids(value):
 def _tag(value):
     if value is None:
         return None
-    tag = _text(value, "a tag (text), or empty to turn this override off")
+    tag = text_value(value, "a tag (text), or empty to turn this override off")
     if not tag or tag != tag.strip() or not tag.isprintable():
         raise Invalid(f"tag {records.show(tag)} must be non-empty, printable and without "
                        "leading or trailing spaces")
@@ -175,7 +155,7 @@ def _tag(value):
 def _override_key(value):
     if value is None:
         return None
-    key = _text(value, "an other_config key (text), or empty to turn this override off")
+    key = text_value(value, "an other_config key (text), or empty to turn this override off")
     if not key or any(char.isspace() for char in key) or not key.isprintable():
         raise Invalid(f"other_config key {records.show(key)} must be non-empty, printable "
                        "and without spaces")
@@ -193,7 +173,7 @@ def _override_key(value):
 def _one_of(choices, what):
     def validate(value):
         if not isinstance(value, str):
-            raise Invalid(f"must be one of {', '.join(choices)}, not {_yaml_type(value)}")
+            raise Invalid(f"must be one of {', '.join(choices)}, not {yaml_type(value)}")
         if value not in choices:
             close = closest(value, choices)
             hint = f"; did you mean {close}?" if close else ""
@@ -205,15 +185,15 @@ def _one_of(choices, what):
 
 def _boolean(value):
     if not isinstance(value, bool):
-        raise Invalid(f"must be true or false, not {_yaml_type(value)}")
+        raise Invalid(f"must be true or false, not {yaml_type(value)}")
     return value
 
 
 def _block_operations(value):
     operations = []
-    for index, op in enumerate(_list(value, "XAPI VM operations")):
+    for index, op in enumerate(list_of(value, "XAPI VM operations")):
         if not isinstance(op, str):
-            raise Invalid(f"operations are names, not {_yaml_type(op)}", item=index)
+            raise Invalid(f"operations are names, not {yaml_type(op)}", item=index)
         if op == "power_state_reset":
             raise Invalid("power_state_reset cannot be blocked: XAPI never checks "
                            "blocked_operations for it, so blocking it would protect "
@@ -233,7 +213,7 @@ def _block_operations(value):
 def duration(value):
     """Seconds in "30m", "2h", "1d", "1h30m", "1w" (units s, m, h, d, w), more than 0
     and at most 366d: the grammar of vm-unblock's duration= and of the option."""
-    text = _text(value, "a duration, e.g. 4h, 30m, 1d or 1h30m")
+    text = text_value(value, "a duration, e.g. 4h, 30m, 1d or 1h30m")
     parts = _DURATION_PART.findall(text)
     if not text or "".join(n + u for n, u in parts) != text:
         raise Invalid(f"{records.show(text)} is not a duration: use a number and a unit "
@@ -258,134 +238,18 @@ def unknown_to_xapi(operations, xapi_version):
     return tuple(op for op in operations if version < OPERATIONS_SINCE.get(op, version))
 
 
-def _url(value):
-    url = _text(value, "a URL")
-    if url.startswith("unix://"):
-        if not url[len("unix://"):].startswith("/") or "\0" in url:
-            raise Invalid(f"{records.show(url)} must name an absolute socket path, "
-                           "e.g. unix:///var/lib/xcp/xapi")
-        return url
-    parts = urllib.parse.urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        port = 0
-    if port == 0:
-        raise Invalid(f"{records.show(url)} has an invalid port")
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise Invalid(f"{records.show(url)} must be unix:///path/to/socket or "
-                       "http(s)://host[:port]/")
-    if parts.username is not None or parts.password is not None:
-        raise Invalid("must not contain a user or password: put them in "
-                       "xapi.credentials_file (chmod 600)")
-    return url
-
-
-PLAIN_HTTP_REFUSED = (
-    "is plain http to another machine, which sends the XAPI password in clear: use "
-    "https:// (with xapi.ca_file or xapi.tls_fingerprints for XAPI's self-signed "
-    "certificate), or set xapi.allow_plain_http: true")
-
-
-def is_loopback(url):
-    """Whether an http(s) URL names this machine (localhost, 127.0.0.0/8, ::1)."""
-    host = urllib.parse.urlsplit(url).hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-_HEX = re.compile(r"[0-9A-Fa-f]+")
-
-
-def _fingerprints(value):
-    """SHA-256 fingerprints as xe certificate-list (fingerprint_sha256) and openssl
-    x509 -fingerprint -sha256 show them, kept in XAPI's form (AB:CD:...)."""
-    if value is None:
-        return ()
-    single = isinstance(value, str)
-    items = [value] if single else _list(value, "SHA-256 certificate fingerprints")
-    prints = []
-    for index, item in enumerate(items):
-        where = None if single else index
-        if not isinstance(item, str):
-            raise Invalid(f"fingerprints are text, not {_yaml_type(item)}", item=where)
-        digits = item.rpartition("=")[2].strip().replace(":", "")
-        if _HEX.fullmatch(digits) and len(digits) == 40:
-            raise Invalid(f"{records.show(item)} is a SHA-1 fingerprint; give the SHA-256 "
-                           "one (xe certificate-list: fingerprint_sha256)", item=where)
-        if not _HEX.fullmatch(digits) or len(digits) != 64:
-            raise Invalid(f"{records.show(item)} is not a SHA-256 fingerprint (32 hex "
-                           "octets, as xe certificate-list shows fingerprint_sha256)",
-                           item=where)
-        digits = digits.upper()
-        fingerprint = ":".join(digits[i:i + 2] for i in range(0, 64, 2))
-        if fingerprint not in prints:
-            prints.append(fingerprint)
-    return tuple(prints)
-
-
-def _path(value, what):
-    path = _text(value, what)
-    if not path.startswith("/") or "\0" in path:
-        raise Invalid(f"{records.show(path)} must be an absolute path")
-    return path
-
-
-def _call_timeout(value):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise Invalid(f"must be a number of seconds, not {_yaml_type(value)}")
-    if not math.isfinite(value) or value <= 0:
-        raise Invalid(f"must be a positive number of seconds, not {value}")
-    return float(value)
-
-
-def _seconds_between(low, high):
-    def validate(value):
-        seconds = _call_timeout(value)
-        if not low <= seconds <= high:
-            raise Invalid(f"must be between {low} and {high} seconds, not {value:g}")
-        return seconds
-    return validate
-
-
-def _api_url(value):
-    if value is None:
-        return None
-    url = _text(value, "a URL (CloudStack's API endpoint, e.g. "
-                "https://cloudstack.example.com/client/api)")
-    parts = urllib.parse.urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        port = 0
-    if parts.scheme not in ("http", "https") or not parts.hostname or port == 0:
-        raise Invalid(f"{records.show(url)} must be http(s)://host[:port]/client/api")
-    if parts.username is not None or parts.password is not None or parts.query:
-        raise Invalid("must not contain a user, password or query: the API keys go in "
-                       "cloudstack.api.credentials_file")
-    return url
-
-
-def _optional_path(value):
-    return None if value is None else _path(value, "a file path")
-
-
 SCHEMA = {
     "cloudstack": {
         "instance_names": ("instance_names", _instance_names),
         "name_patterns": ("name_patterns", _name_patterns),
         "api": {
-            "url": ("cloudstack_api_url", _api_url),
-            "credentials_file": ("cloudstack_api_credentials_file", _optional_path),
-            "refresh": ("cloudstack_api_refresh", _seconds_between(10, 86400)),
-            "ca_file": ("cloudstack_api_ca_file", _optional_path),
+            "url": ("cloudstack_api_url", api_url),
+            "credentials_file": ("cloudstack_api_credentials_file", optional_path),
+            "refresh": ("cloudstack_api_refresh", seconds_between(10, 86400)),
+            "ca_file": ("cloudstack_api_ca_file", optional_path),
             "verify_tls": ("cloudstack_api_verify_tls", _boolean),
-            "timeout": ("cloudstack_api_timeout", _seconds_between(1, 600)),
-            "stale_alert_after": ("cloudstack_api_stale_alert", _seconds_between(60, 604800)),
+            "timeout": ("cloudstack_api_timeout", seconds_between(1, 600)),
+            "stale_alert_after": ("cloudstack_api_stale_alert", seconds_between(60, 604800)),
         },
     },
     "overrides": {
@@ -402,15 +266,15 @@ SCHEMA = {
         "default_duration": ("exemption_default_duration", duration),
     },
     "xapi": {
-        "url": ("xapi_url", _url),
-        "credentials_file": ("credentials_file", _optional_path),
-        "call_timeout": ("call_timeout", _call_timeout),
-        "ca_file": ("xapi_ca_file", _optional_path),
-        "tls_fingerprints": ("xapi_tls_fingerprints", _fingerprints),
+        "url": ("xapi_url", xapi_url),
+        "credentials_file": ("credentials_file", optional_path),
+        "call_timeout": ("call_timeout", positive_seconds),
+        "ca_file": ("xapi_ca_file", optional_path),
+        "tls_fingerprints": ("xapi_tls_fingerprints", fingerprints),
         "allow_plain_http": ("xapi_allow_plain_http", _boolean),
     },
-    "attempts": {"audit_log": ("audit_log", _optional_path)},
-    "state_dir": ("state_dir", lambda value: _path(value, "a directory path")),
+    "attempts": {"audit_log": ("audit_log", optional_path)},
+    "state_dir": ("state_dir", lambda value: absolute_path(value, "a directory path")),
     "log_level": ("log_level", _one_of(LOG_LEVELS, "log level")),
 }
 

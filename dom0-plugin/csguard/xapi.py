@@ -27,7 +27,7 @@ import xmlrpc.client
 import XenAPI
 
 from csguard import classify, plan_affinity, records
-from csguard.options import PLAIN_HTTP_REFUSED, is_loopback
+from csguard.optionvalues import PLAIN_HTTP_REFUSED, is_loopback
 from csguard.poolroute import Route, with_host
 from csguard.transport import (
     WIRE_ERRORS,

@@ -17,7 +17,8 @@ MAX_LINES = 450
 CLI_USERS = {"csguard.hostplugin", "csguard.__main__"}
 # Computed from a record and the configuration, tested without a server.
 PURE_CORE = {"csguard.records", "csguard.classify", "csguard.plan", "csguard.plan_affinity",
-             "csguard.options", "csguard.optionchecks", "csguard.auditlog"}
+             "csguard.options", "csguard.optionvalues", "csguard.optionchecks",
+             "csguard.auditlog"}
 IO_MODULES = {"os", "io", "socket", "subprocess", "http", "xmlrpc", "urllib.request",
               "XenAPI", "yaml", "sdnotify", "tempfile", "shutil", "signal", "threading"}
 
