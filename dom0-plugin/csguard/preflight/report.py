@@ -4,7 +4,7 @@ so the report cannot disagree with the guard."""
 import collections
 
 from csguard import classify, records
-from csguard.preflight import connect, findings, ownership
+from csguard.preflight import connect, findings, hostfindings, ownership
 from csguard.preflight.facts import (
     as_mapping,
     as_text,
@@ -55,7 +55,7 @@ def analyse(vms, hosts, pool, config, daemons, now, inventory=None, cloudstack=N
                  for ref, host in hosts.items()}
     by_name = sorted(vms, key=lambda ref: (rows[ref].name, rows[ref].uuid))
     found = (
-        findings.audit_mode(config, host_rows, daemons)
+        hostfindings.audit_mode(config, host_rows, daemons)
         + findings.unprotected_aliens(by_name, vms, rows, config)
         + findings.failing_connects(connects, rows, hosts, config)
         + findings.cleared_affinities(connects, rows, hosts)
@@ -63,8 +63,8 @@ def analyse(vms, hosts, pool, config, daemons, now, inventory=None, cloudstack=N
         + findings.lookalike_aliens(by_name, rows, config)
         + findings.cloudstack_by_name(by_name, vms, rows, config)
         + findings.disruptive_blocks(by_name, vms, rows, config)
-        + findings.daemon_coverage(host_rows, pool)
-        + findings.old_hosts(by_name, vms, rows, hosts, host_rows)
+        + hostfindings.daemon_coverage(host_rows, pool)
+        + hostfindings.old_hosts(by_name, vms, rows, hosts, host_rows)
         + findings.unenforceable(rows)
         + ownership.findings(config, cloudstack, inventory, vms))
     found.sort(key=lambda f: SEVERITIES.index(f.severity))
