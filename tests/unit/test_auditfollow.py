@@ -79,6 +79,16 @@ def test_a_missing_log_is_quiet_and_read_once_it_appears(tmp_path, caplog):
     assert [r.by for r in follower.poll()] == ["later"]
 
 
+def test_a_log_that_appears_after_the_start_is_read_from_its_first_line(tmp_path):
+    """rsyslog creates the file with the first line xapi audits, which may be a
+    refusal: a file that was not there at the start holds nothing old."""
+    path = str(tmp_path / "audit.log")
+    follower = AuditFollower(path)
+    assert follower.poll() == []
+    append(path, refused(user="first"))
+    assert [r.by for r in follower.poll()] == ["first"]
+
+
 def test_no_path_reads_nothing():
     assert AuditFollower(None).poll() == []
 

@@ -1,7 +1,9 @@
 """Follows xapi's audit log for calls refused by csguard's blocks (auditlog.py
 parses the lines). Starts at the end of the file (what happened before the daemon
 ran is not news), reads only complete lines, and follows logrotate: a new file is
-read from its start, a truncated one from its new start."""
+read from its start, a truncated one from its new start. A file that did not exist
+at the start is new too: rsyslog creates it with its first line."""
+import errno
 import logging
 import os
 
@@ -41,6 +43,8 @@ class AuditFollower:
         try:
             inode = os.stat(self.path).st_ino
         except OSError as e:
+            if e.errno == errno.ENOENT:
+                self._first_open = False    # whatever appears later was written later
             if not self._missing:
                 log.info("xapi's audit log %s cannot be read (%s): blocked synchronous "
                          "calls are not reported until it can", self.path, e.strerror)
