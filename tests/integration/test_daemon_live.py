@@ -49,10 +49,13 @@ def our_entries(sim, uuid):
 
 
 def sentinel(sim, daemon, name="sentinel"):
-    """Create an alien and wait until it is protected: proves that the daemon has
-    handled every event before it (events are delivered in order)."""
+    """Create an alien and wait until every write protecting it is made (the blocks,
+    then the verdict record): proves that the daemon has handled every event before
+    it (events are delivered in order), and leaves none of its writes to come."""
     _, uuid = sim.create_vm(name)
-    daemon.wait_until(lambda: protected(sim, uuid), what=f"{name} protected")
+    daemon.wait_until(lambda: protected(sim, uuid)
+                      and records.KEY_VERDICT in sim.vm_record(uuid)["other_config"],
+                      what=f"{name} protected and its verdict recorded")
     return uuid
 
 
