@@ -71,7 +71,10 @@ def test_an_affinity_set_again_is_cleared_again_and_logged_once(pool3, tmp_path,
             daemon.wait_until(
                 lambda host=host: affinity(pool3, uuid) == (NULL_REF, pool3.host_uuids[host]),
                 what=f"the affinity set to host {host} cleared")
-        warnings = [line for line in daemon.logs().splitlines() if "set to host" in line]
+        def warnings():     # logged once the write is made, so maybe just after it
+            return [line for line in daemon.logs().splitlines() if "set to host" in line]
+        daemon.wait_until(lambda: len(warnings()) >= 2, what="both insistences logged")
+        warnings = warnings()
         assert len(warnings) == 2 and "WARNING" in warnings[0]
         assert all("WARNING" not in line for line in warnings[1:])
         assert all(cs.ready(ref) for ref in pool3.host_refs)
