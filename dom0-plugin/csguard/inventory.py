@@ -17,6 +17,8 @@ Elastic load balancer VMs (`l-<id>-<instance>`) are routers of Role.LB
 VPX VMs are no CloudStack VM records at all: classify keeps the name rule for both.
 
 A refresh is all or nothing: a failed call keeps the previous inventory whole.
+Each reading runs on a thread of its own, so an API that takes minutes to answer
+never holds up the event loop, and with it the protection of new VMs.
 """
 import collections
 import itertools
@@ -25,6 +27,7 @@ import logging
 import os
 import re
 import tempfile
+import threading
 import time
 
 import cachetools
@@ -42,6 +45,12 @@ INVENTORY_FILE = "inventory.json"
 # reaches XAPI; a burst of restored leftovers must not hammer the API).
 NEW_VM_REFRESHES_PER_MINUTE = 5
 RETRY_INTERVAL = 60.0
+# How long a VM with a CloudStack name waits for that reading before it is
+# protected anyway (and released when the reading, finished, shows it is
+# CloudStack's): the loop waits with it, so this bounds what a hung API costs.
+NEW_VM_WAIT = 2.0
+# While a reading runs, the loop looks for its answer this often (seconds).
+READ_POLL = 0.5
 
 CALLS = (
     ("listVirtualMachines", "virtualmachine", "instancename", {"listall": "true"}, "user VM"),
@@ -152,6 +161,31 @@ def for_report(config, now):
                    "error": problem}
 
 
+class _Reading:
+    """One fetch on a daemon thread (a hung API must not delay csguard's exit)."""
+
+    def __init__(self, api, now, why):
+        self.now, self.why = now, why
+        self.inventory = self.error = None
+        self._done = threading.Event()
+        threading.Thread(target=self._run, args=(api,), name="csguard-inventory",
+                         daemon=True).start()
+
+    def _run(self, api):
+        try:
+            self.inventory = fetch(api, self.now)
+        except CloudStackError as error:
+            self.error = str(error)
+        except Exception as error:  # noqa: BLE001 - the loop must get an answer
+            self.error = f"unexpected {type(error).__name__} reading it: {error}"
+        finally:
+            self._done.set()
+
+    def wait(self, timeout):
+        """True once finished; waits at most timeout seconds (None: as long as it takes)."""
+        return self._done.wait(timeout)
+
+
 class InventorySource:
     """The current inventory, its refreshes, its kept copy and its staleness."""
 
@@ -169,6 +203,8 @@ class InventorySource:
         self._asked = cachetools.TTLCache(4096, refresh, timer=clock)
         self._on_demand = cachetools.TTLCache(NEW_VM_REFRESHES_PER_MINUTE, 60.0, timer=clock)
         self._tickets = itertools.count()
+        self._reading = None       # the _Reading under way
+        self._again = None         # why a reading is wanted once that one ends
 
     def start(self):
         """Before the first reconcile: the kept inventory, then a fresh one."""
@@ -176,33 +212,71 @@ class InventorySource:
         self.refresh("start")
 
     def due_in(self):
+        if self._reading is not None:
+            return READ_POLL
         return max(0.0, self._next - self._clock())
 
     def refresh_if_due(self):
-        return self.due_in() == 0 and self.refresh("periodic")
+        """Take the answer of a reading that finished, and start one when due; never
+        waits. True when the names changed."""
+        changed = self._collect(0)
+        if self._reading is None and (self._again or self.due_in() == 0):
+            self._begin(self._again or "periodic")
+            self._again = None
+        return changed is True
 
-    def refresh_for_new_vm(self, name):
+    def refresh_for_new_vm(self, name, wait=NEW_VM_WAIT):
         """For a VM with a CloudStack name that is new to csguard and missing from the
-        inventory: refresh (rate-limited); True if the inventory was read again."""
+        inventory: read it again (rate-limited), waiting at most `wait` seconds; True
+        if a reading made since answered. A reading under way is waited for first:
+        it may have begun before CloudStack recorded the VM."""
         self._on_demand.expire()
         if name in self._asked or len(self._on_demand) >= NEW_VM_REFRESHES_PER_MINUTE:
             return False
         self._asked[name] = True
         self._on_demand[next(self._tickets)] = True
-        self.refresh(f"new VM {records.show(name)}")
-        return self.error is None
+        deadline = time.monotonic() + wait
+        answered = self._collect(wait) is not None
+        if answered and self.current is not None and name in self.current.names:
+            return True
+        if answered:
+            self._begin(f"new VM {records.show(name)}")
+            answered = self._collect(max(0.0, deadline - time.monotonic())) is not None
+        else:
+            self._again = f"new VM {records.show(name)}"
+        if not answered:
+            log.warning("CloudStack's API has not answered within %g s: VM %s is protected "
+                        "for now, and released once a reading shows CloudStack holds it",
+                        wait, records.show(name))
+        return answered and self.error is None
 
     def refresh(self, why):
-        """Read the inventory again; True when its names changed. A failure keeps
-        the one there is."""
-        now = self._clock()
-        try:
-            new = fetch(self.api, now)
-        except CloudStackError as error:
+        """Read the inventory again and wait for the answer; True when its names
+        changed. A failure keeps the one there is."""
+        self._collect(None)
+        self._begin(why)
+        return self._collect(None)
+
+    def _begin(self, why):
+        self._reading = _Reading(self.api, self._clock(), why)
+
+    def _collect(self, wait):
+        """Take the answer of the reading under way, waiting at most `wait` seconds:
+        True when the names changed, False when not (or no reading was under way),
+        None when it has not finished."""
+        reading = self._reading
+        if reading is None:
+            return False
+        if not reading.wait(wait):
+            return None
+        self._reading = None
+        now, why = reading.now, reading.why
+        if reading.error is not None:
             self._next = now + min(self.refresh_interval, RETRY_INTERVAL)
-            self._failed(str(error), now)
+            self._failed(reading.error, now)
             return False
         self._next = now + self.refresh_interval
+        new = reading.inventory
         old = self.current
         changed = old is None or new.names != old.names or new.version != old.version
         self.current = new

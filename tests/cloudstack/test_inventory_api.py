@@ -5,6 +5,7 @@ import json
 import logging
 import os
 import subprocess
+import time
 
 import pytest
 from cloudstacksim import CloudStackSim
@@ -218,7 +219,51 @@ def test_periodic_refresh_is_due_after_refresh_seconds(cloud, tmp_path):
     assert src.due_in() == 300.0 and not src.refresh_if_due()
     cloud.add("router", "r-77-VM")
     clock.now += 300
-    assert src.refresh_if_due() and "r-77-VM" in src.current.names
+    assert settled(src) and "r-77-VM" in src.current.names
+
+
+def settled(src, polls=400):
+    """Poll refresh_if_due until the reading under way has finished: whether it
+    said the names changed."""
+    for _ in range(polls):
+        if src.refresh_if_due():
+            return True
+        if src.due_in() != inventory.READ_POLL:
+            return False
+        time.sleep(0.05)
+    raise AssertionError("the reading never finished")
+
+
+def test_a_periodic_refresh_never_waits_for_the_api(cloud, tmp_path):
+    clock = Clock()
+    src = source(cloud, tmp_path, clock)
+    src.start()
+    cloud.add("router", "r-77-VM")
+    cloud.delay, cloud.mode = 0.2, "slow"
+    clock.now += 300
+    assert src.refresh_if_due() is False        # started, not waited for
+    assert src.due_in() == inventory.READ_POLL and "r-77-VM" not in src.current.names
+    assert settled(src) and "r-77-VM" in src.current.names
+    assert src.due_in() == 300.0
+
+
+def test_a_new_vm_waits_a_bounded_time_then_gets_a_reading_of_its_own(cloud, tmp_path,
+                                                                      caplog):
+    clock = Clock()
+    src = source(cloud, tmp_path, clock)
+    src.start()
+    cloud.delay, cloud.mode = 0.2, "slow"
+    clock.now += 300
+    src.refresh_if_due()                          # a periodic reading under way
+    cloud.add("user", "i-2-99-VM")                # maybe after that reading listed user VMs
+    with caplog.at_level(logging.WARNING, logger="csguard"):
+        assert src.refresh_for_new_vm("i-2-99-VM", wait=0.05) is False
+    assert "has not answered within 0.05 s: VM 'i-2-99-VM' is protected" in caplog.text
+    settled(src)                                  # the periodic one ends, the VM's begins
+    settled(src)
+    readings = [command for command, _ in cloud.requests].count("listCapabilities")
+    assert readings == 3                          # start, periodic, the VM's own
+    assert "i-2-99-VM" in src.current.names
 
 
 # ---- TLS ----

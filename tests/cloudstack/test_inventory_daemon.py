@@ -175,3 +175,20 @@ def test_a_keys_file_others_can_read_stops_the_start(sim, cloud, tmp_path):
     with DaemonRunner(sim.unix_url(0), str(tmp_path / "state"), config=config) as daemon:
         assert daemon.wait_exit() == 78
         assert f"chmod 600 {keys}" in daemon.logs() and SECRET not in daemon.logs()
+
+
+def test_a_slow_api_holds_up_no_protection(sim, cloud, setup):
+    """A refresh reads the API on a thread of its own: while CloudStack takes
+    minutes to answer, a new alien is protected at once."""
+    config, state, _ = setup
+    with DaemonRunner(sim.unix_url(0), state, config=config) as daemon:
+        daemon.wait_ready()
+        cloud.delay, cloud.mode = 15.0, "slow"      # 8 calls of 15 s: 2 minutes a refresh
+        asked = len(cloud.requests)
+        daemon.wait_until(lambda: len(cloud.requests) > asked, timeout=30,
+                          what="the next refresh asking the API")
+        _, uuid = sim.create_vm("web02", power_state="Running")
+        daemon.wait_until(lambda: protected(sim, uuid), timeout=10,
+                          what="web02 protected while the refresh waits for CloudStack")
+        assert len(cloud.requests) == asked + 1     # the refresh is still on its first call
+        cloud.mode = "up"

@@ -185,7 +185,7 @@ class Daemon:
             self._audit_poll(xapi)
             self._token = token
             self.reconciler.expire(xapi, self.config, self.leadership.leader)
-            self.systemd.beat(self.ownership.budget() + self.config.call_timeout)
+            self.systemd.beat(self.config.call_timeout)  # tick may raise an alert
             if self.ownership.tick(xapi, self.leadership.pool_uuid, self.leadership.leader):
                 self._reconcile_all(xapi, "CloudStack's inventory changed")
             self.reconciler.retry(xapi, self.config, self.leadership.leader)

@@ -1,6 +1,6 @@
 """CloudStack's inventory as the loop sees it: read (or the kept one loaded)
-before the first reconcile, refreshed when due, a refresh for a CloudStack-named
-VM csguard has not seen, staleness in the status file and, after
+before the first reconcile, refreshed beside the loop when due, a refresh for a
+CloudStack-named VM csguard has not seen, staleness in the status file and, after
 cloudstack.api.stale_alert_after, one XAPI alert per outage. Without
 cloudstack.api every method is a no-op and `current` is None."""
 import logging
@@ -25,8 +25,12 @@ class Ownership:
         return self.source.current if self.source is not None else None
 
     def budget(self):
-        """Seconds one refresh may take (for the watchdog): every call timing out."""
+        """Seconds the first reading may take (for the watchdog): every call timing
+        out. Later readings run beside the loop, and a new VM waits NEW_VM_WAIT."""
         return self.config.cloudstack_api_timeout * CALLS_PER_REFRESH if self.source else 0.0
+
+    def new_vm_budget(self):
+        return inventory.NEW_VM_WAIT if self.source else 0.0
 
     def start(self):
         """Once, before the first reconcile."""
@@ -39,8 +43,8 @@ class Ownership:
         return self.source.due_in() if self.source is not None and self._started else None
 
     def tick(self, xapi, pool_uuid, leader):
-        """Refresh when due and alert on staleness; True when the names changed (so
-        every VM needs reclassifying)."""
+        """Take a finished reading, start one when due (never waits) and alert on
+        staleness; True when the names changed (so every VM needs reclassifying)."""
         if self.source is None or not self._started:
             return False
         self.source.refresh_if_due()

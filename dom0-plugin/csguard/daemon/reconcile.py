@@ -141,7 +141,7 @@ class Reconciler:
         old = self._state.get(ref)
         if (verdict.rule in ("not-in-inventory", "cloudstack-no-inventory") and batch is None
                 and (old is None or old[0] == classify.IGNORED)):
-            self._beat(ownership.budget() + config.call_timeout)
+            self._beat(ownership.new_vm_budget() + config.call_timeout)
             if ownership.refresh_for_new_vm(vm.get("name_label")):
                 verdict = classify.classify(vm, config, now, ownership.current)
         return verdict
