@@ -32,7 +32,7 @@ def running_daemons(xapi_url, proc=PROC):
             continue
         cwd = _cwd(os.path.join(proc, name))
         state_dir, url = _settings(options, cwd)
-        if url == xapi_url and state_dir and _status_pid(state_dir) == pid:
+        if url == xapi_url and state_dir and status_pid(state_dir) == pid:
             found.append((pid, state_dir))
     return found
 
@@ -91,7 +91,8 @@ def _settings(options, cwd):
     return os.path.join(cwd, state_dir), url
 
 
-def _status_pid(state_dir):
+def status_pid(state_dir):
+    """The pid the status file in state_dir names (None if none can be read)."""
     try:
         with open(os.path.join(state_dir, STATUS_FILE), encoding="utf-8") as f:
             report = json.load(f)

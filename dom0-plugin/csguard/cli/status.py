@@ -7,7 +7,7 @@ import re
 
 from csguard import records, statelock
 from csguard.cli.args import format_duration, parse_uuid
-from csguard.cli.daemons import running_daemons
+from csguard.cli.daemons import running_daemons, status_pid
 from csguard.cli.xe import printable_lines, xe_records
 from csguard.messages import MSG_BLOCKED_ATTEMPT
 from csguard.outcome import STATUS_UNREADABLE, CommandError, Result
@@ -124,7 +124,7 @@ def _clock_skew(ctx, now):
 def _report_path(ctx):
     """(status file path, whether it was found elsewhere than the configuration says)."""
     path = os.path.join(ctx.config.state_dir, STATUS_FILE)
-    if (ctx.state_dir_given or _report_pid_alive(path)
+    if (ctx.state_dir_given or _pid_alive(status_pid(ctx.config.state_dir))
             or statelock.holder(ctx.config.state_dir) is not None):
         return path, False
     others = running_daemons(ctx.config.xapi_url)
@@ -135,15 +135,6 @@ def _report_path(ctx):
     if others:
         return os.path.join(others[0][1], STATUS_FILE), True
     return path, False
-
-
-def _report_pid_alive(path):
-    try:
-        with open(path, encoding="utf-8") as handle:
-            report = json.load(handle)
-    except (OSError, ValueError):
-        return False
-    return isinstance(report, dict) and _pid_alive(report.get("pid"))
 
 
 def _pid_alive(pid):
