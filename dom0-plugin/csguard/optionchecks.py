@@ -3,13 +3,15 @@ choices; both take the validated values of every option (options.py)."""
 from csguard import records
 from csguard.optionvalues import PLAIN_HTTP_REFUSED, Invalid, is_loopback
 
-# Blocking these is allowed but takes something away from the pool's own machinery.
+# Blocking these is allowed but takes something away from the pool's own machinery
+# (preflight says the same of blocks other tools put there).
 DISRUPTIVE_OPERATIONS = {
-    "start": "HA can no longer restart protected VMs after a host failure",
-    "start_on": "HA can no longer restart protected VMs after a host failure",
-    "pool_migrate": "maintenance mode (host.evacuate) fails on hosts running protected VMs",
-    "migrate_send": "protected VMs can no longer be live-migrated with their storage, "
-                    "and evacuating a host may fail",
+    "start": "HA can no longer restart the VM after a host failure, and no one can start it",
+    "start_on": "HA can no longer restart the VM on a chosen host, and no one can start it "
+                "there",
+    "pool_migrate": "maintenance mode (host.evacuate) cannot move the VM off its host",
+    "migrate_send": "the VM can no longer be live-migrated with its storage, and "
+                    "evacuating its host may fail",
 }
 
 

@@ -4,6 +4,7 @@ says what is wrong, what CloudStack will do, and what fixes it."""
 import collections
 
 from csguard import classify, records
+from csguard.optionchecks import DISRUPTIVE_OPERATIONS
 from csguard.preflight.connect import CLOUDSTACK_43_OWN, SUCCEEDS
 from csguard.preflight.facts import (
     BY_CSGUARD,
@@ -15,14 +16,6 @@ from csguard.preflight.facts import (
 
 ERROR, WARNING, INFO = "error", "warning", "info"
 SEVERITIES = (ERROR, WARNING, INFO)
-
-# Operations whose block breaks something the pool itself needs.
-DISRUPTIVE_OPERATIONS = collections.OrderedDict([
-    ("start", "HA cannot restart the VM after a host failure, nor can anyone start it"),
-    ("start_on", "HA cannot restart the VM on a chosen host, nor can anyone"),
-    ("pool_migrate", "maintenance mode (host evacuate) cannot move the VM off its host"),
-    ("migrate_send", "live migration with storage (to another SR or pool) fails"),
-])
 
 # classify's rules that make a VM CloudStack's by its name alone.
 _NAME_RULES = frozenset(("cloudstack-user-vm", "cloudstack-system-vm", "cloudstack-netscaler",
