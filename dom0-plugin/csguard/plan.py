@@ -118,15 +118,8 @@ def _exemption_record(vm, verdict, now, other_config, lifting):
 def next_expiry(vm, now):
     """When this VM's exemption runs out (epoch), if it is valid and still running;
     the daemon reclassifies the VM then, since no event will tell it."""
-    text = _mapping(vm.get("other_config")).get(records.KEY_EXEMPTION)
-    if text is None:
-        return None
-    try:
-        exemption = records.parse_exemption(text)
-    except ValueError:
-        return None
-    if (exemption.until is None or exemption.until <= now or exemption.via != records.VIA_UNBLOCK
-            or records.foreign_exemption(vm)):
+    exemption = records.granted_exemption(vm)
+    if exemption is None or exemption.until is None or exemption.until <= now:
         return None
     return exemption.until
 

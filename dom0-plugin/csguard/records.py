@@ -177,6 +177,15 @@ def foreign_exemption(vm):
     return exemption
 
 
+def granted_exemption(vm):
+    """The exemption an operator granted this very VM (vm-unblock), run out or not;
+    None for none, a malformed one, a copy's, or csguard's record of lifted blocks."""
+    exemption = _valid_exemption(vm)
+    if exemption is None or exemption.via != VIA_UNBLOCK or foreign_exemption(vm):
+        return None
+    return exemption
+
+
 def lift_record(vm):
     """The record csguard left on this VM when it lifted its blocks by a rule (no
     operator's exemption), or None."""

@@ -191,3 +191,21 @@ def test_show_truncates_long_text_and_says_how_long_it_was():
 
 def test_show_bounds_any_value():
     assert len(records.show(list(range(10000)))) <= 64
+
+
+OTHER_UUID = "7b1d6a8e-3f0c-4e59-b2a1-9c8d7e6f5a4b"
+
+
+@pytest.mark.parametrize("record, granted", [
+    (records.Exemption("root", 0.0, 60.0, "why", UUID), True),        # run out: still granted
+    (records.Exemption("root", 0.0, None, "why", OTHER_UUID), False),  # came with a copy
+    (records.Exemption("csguard", 0.0, None, "lifted", UUID, "override-config"), False),
+    ("{not json", False),
+    (None, False),
+])
+def test_granted_exemption_is_only_an_operators_for_this_vm(record, granted):
+    other_config = {} if record is None else {
+        records.KEY_EXEMPTION: record if isinstance(record, str)
+        else records.format_exemption(record)}
+    found = records.granted_exemption({"uuid": UUID, "other_config": other_config})
+    assert (found == record) if granted else found is None

@@ -131,14 +131,8 @@ def _refuse_unprotected(vm, config, now, inventory):
 
 def _running_exemption(vm, now):
     """The VM's own valid exemption that has not run out yet, or None."""
-    text = (vm.get("other_config") or {}).get(records.KEY_EXEMPTION)
-    try:
-        exemption = records.parse_exemption(text)
-    except ValueError:
-        return None
-    if exemption.until is not None and exemption.until <= now:
-        return None
-    if exemption.via != records.VIA_UNBLOCK or records.foreign_exemption(vm):
+    exemption = records.granted_exemption(vm)
+    if exemption is None or (exemption.until is not None and exemption.until <= now):
         return None
     return exemption
 

@@ -64,19 +64,6 @@ def _record(ctx, ref):
     return ctx.xapi.slim_vm(ctx.xapi.call("VM.get_record", ref))
 
 
-def _exemption(vm):
-    text = (vm.get("other_config") or {}).get(records.KEY_EXEMPTION)
-    if text is None:
-        return None
-    try:
-        exemption = records.parse_exemption(text)
-    except ValueError:
-        return None
-    if exemption.via != records.VIA_UNBLOCK or records.foreign_exemption(vm):
-        return None
-    return exemption
-
-
 def vm_name(vm):
     return show(vm.get("name_label", ""))
 
@@ -88,7 +75,7 @@ def describe(vm, config, now, inventory=None):
     operation is blocked, by csguard or anyone else."""
     verdict = classify.classify(vm, config, now, inventory)
     blocked = vm.get("blocked_operations") or {}
-    exemption = _exemption(vm)
+    exemption = records.granted_exemption(vm)
     if exemption is None:
         until = by = why = ""
     else:
