@@ -61,7 +61,9 @@ class DaemonRunner:
     @property
     def command(self):
         argv = [self.python, "-m", "csguard", "daemon", "--xapi-url", self.xapi_url,
-                "--state-dir", self.state_dir, "--log-level", self.log_level]
+                "--log-level", self.log_level]
+        if self.state_dir is not None:      # None: the config's state_dir, as systemd runs it
+            argv[-2:-2] = ["--state-dir", self.state_dir]
         if self.config is not None:
             argv += ["--config", self.config]
         return argv + self.extra_args

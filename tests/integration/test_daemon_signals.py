@@ -1,11 +1,13 @@
 """The systemd contract: a bad config starts nothing, SIGTERM exits 0 from any state,
 SIGHUP reloads (keeping the old config when the new one is bad), the watchdog is
 pinged."""
+import json
 import os
 import signal
 
 import pytest
 from csguard.daemon.systemd import Stop, Systemd
+from csguard.statusfile import STATUS_FILE
 from xapisim import Simulator
 
 from integration.daemon_runner import DaemonRunner, missing_blocks, write_config
@@ -84,6 +86,24 @@ def test_sighup_with_bad_config_keeps_the_old_one_and_a_good_one_applies(sim, tm
         daemon.send_signal(signal.SIGHUP)
         daemon.wait_until(lambda: not missing_blocks(sim, [cloudstack_uuid]),
                           what="the reclassified VM protected")
+
+
+def test_sighup_cannot_move_the_state_directory_under_a_running_daemon(sim, tmp_path):
+    """The lock that keeps a second daemon off this host lives in the state
+    directory: moving the status file away from it would let one start."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    config = write_config(str(tmp_path), f"state_dir: {first}\n")
+    with DaemonRunner(sim.unix_url(0), None, config=config) as daemon:
+        daemon.wait_ready()
+        write_config(str(tmp_path), f"state_dir: {second}\nlog_level: info\n")
+        daemon.send_signal(signal.SIGHUP)
+        daemon.wait_log("configuration reloaded")
+        _, uuid = sim.create_vm("after the reload")
+        daemon.wait_until(lambda: not missing_blocks(sim, [uuid]), what="alien protected")
+        assert f"state_dir stays {first}" in daemon.logs()
+        assert "systemctl restart csguard" in daemon.logs()
+        assert not second.exists()
+        assert json.loads((first / STATUS_FILE).read_text())["pid"] == daemon.pid
 
 
 def test_journal_lines_carry_a_priority_and_no_timestamp(sim, tmp_path):

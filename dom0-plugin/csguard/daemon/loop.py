@@ -308,6 +308,11 @@ class Daemon:
         self.signals.reload_requested = False
         try:
             new = self._load_config()
+            if new.state_dir != self.config.state_dir:
+                log.warning("SIGHUP: state_dir stays %s until csguard restarts (systemctl "
+                            "restart csguard): this daemon's lock is held there",
+                            self.config.state_dir)
+                new = new.with_overrides(state_dir=self.config.state_dir)
             credentials = credentials_for(new.xapi_url, new)
             ownership = Ownership(new, self.messenger)
         except configuration.ConfigError as e:
@@ -316,8 +321,6 @@ class Daemon:
         for warning in getattr(new, "warnings", ()):
             log.warning("configuration: %s", warning)
         set_level(new.log_level)
-        if new.state_dir != self.config.state_dir:
-            self.status = StatusFile(new.state_dir)
         if new.xapi_url != self.config.xapi_url:
             self._route = Route(new.xapi_url)
         if new.audit_log != self.config.audit_log:
