@@ -21,19 +21,23 @@ def test_login_on_a_member_follows_host_is_slave_to_the_master(pool3):
         assert client.url == pool3.host_tcp_url(0)
 
 
-def test_after_a_master_change_the_next_login_reaches_the_new_master(pool3):
+def route_after_one_session(pool3):
+    """A Route to host 0 that one session has used: it knows the pool's hosts."""
     route = Route(pool3.host_tcp_url(0))
     with Xapi(route.url, credentials=ROOT, timeout=2.0, route=route):
         pass
+    return route
+
+
+def test_after_a_master_change_the_next_login_reaches_the_new_master(pool3):
+    route = route_after_one_session(pool3)
     pool3.set_master(1)
     with Xapi(route.url, credentials=ROOT, timeout=2.0, route=route) as client:
         assert client.this_host() == pool3.host_refs[1]
 
 
 def test_an_unreachable_master_leaves_the_pool_hosts_the_last_session_read(pool3):
-    route = Route(pool3.host_tcp_url(0))
-    with Xapi(route.url, credentials=ROOT, timeout=2.0, route=route):
-        pass
+    route = route_after_one_session(pool3)
     pool3.set_master(2)
     pool3.set_host_reachable(0, False)
     with Xapi(route.url, credentials=ROOT, timeout=2.0, route=route) as client:
@@ -41,9 +45,7 @@ def test_an_unreachable_master_leaves_the_pool_hosts_the_last_session_read(pool3
 
 
 def test_with_no_host_answering_the_error_names_what_was_tried(pool3):
-    route = Route(pool3.host_tcp_url(0))
-    with Xapi(route.url, credentials=ROOT, timeout=2.0, route=route):
-        pass
+    route = route_after_one_session(pool3)
     for i in range(3):
         pool3.set_host_reachable(i, False)
     with pytest.raises(XapiUnavailable) as error:

@@ -90,8 +90,23 @@ def erase_loop(rpm_path):
     return "\n".join(lines[start:end + 1])
 
 
-def test_printed_xe_loop_removes_only_csguards_entries(rpm_path, tmp_path):
+def run_erase_loop(rpm_path, sim, tmp_path):
+    """Run the loop the RPM prints, with an `xe` that talks to sim."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "xe").write_text(XE.format(python=sys.executable, url=sim.tcp_url))
+    (bin_dir / "xe").chmod(0o755)
+    env = dict(os.environ, PATH=str(bin_dir) + os.pathsep + os.environ["PATH"])
     shell = shutil.which("bash") or "/bin/sh"
+    process = subprocess.Popen([shell, "-c", erase_loop(rpm_path)], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               universal_newlines=True)
+    out, err = process.communicate(timeout=240)
+    assert process.returncode == 0, out + err
+    return out
+
+
+def test_printed_xe_loop_removes_only_csguards_entries(rpm_path, tmp_path):
     with Simulator(hosts=1) as sim:
         _, web = sim.create_vm("web-01", other_config={"keep": "me"})
         blocked = {op: records.blocked_reason(web)
@@ -104,16 +119,7 @@ def test_printed_xe_loop_removes_only_csguards_entries(rpm_path, tmp_path):
             "clean_shutdown": "ask Bob first; csguard: has nothing to do with it"})
         before = {uuid: sim.vm_record(uuid)["blocked_operations"] for uuid in (xo, admin)}
 
-        bin_dir = tmp_path / "bin"
-        bin_dir.mkdir()
-        (bin_dir / "xe").write_text(XE.format(python=sys.executable, url=sim.tcp_url))
-        (bin_dir / "xe").chmod(0o755)
-        env = dict(os.environ, PATH=str(bin_dir) + os.pathsep + os.environ["PATH"])
-        process = subprocess.Popen([shell, "-c", erase_loop(rpm_path)], env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   universal_newlines=True)
-        out, err = process.communicate(timeout=240)
-        assert process.returncode == 0, out + err
+        run_erase_loop(rpm_path, sim, tmp_path)
 
         assert sim.vm_record(web)["blocked_operations"] == {"pause": "true"}
         assert sim.vm_record(web)["other_config"] == OTHERS_KEYS
@@ -122,7 +128,6 @@ def test_printed_xe_loop_removes_only_csguards_entries(rpm_path, tmp_path):
 
 
 def test_printed_xe_loop_gives_back_the_affinities_csguard_cleared(rpm_path, tmp_path):
-    shell = shutil.which("bash") or "/bin/sh"
     with Simulator(hosts=2) as sim:
         host_uuid, null = sim.host_uuids[1], "OpaqueRef:NULL"
         gone = "6c5b4a39-2817-4f06-9e5d-4c3b2a1f0e9d"
@@ -137,16 +142,7 @@ def test_printed_xe_loop_gives_back_the_affinities_csguard_cleared(rpm_path, tmp
             other = {} if record is None else {records.KEY_AFFINITY: record}
             uuids[name] = sim.create_vm(name, power_state="Halted", affinity=affinity,
                                         other_config=other)[1]
-        bin_dir = tmp_path / "bin"
-        bin_dir.mkdir()
-        (bin_dir / "xe").write_text(XE.format(python=sys.executable, url=sim.tcp_url))
-        (bin_dir / "xe").chmod(0o755)
-        env = dict(os.environ, PATH=str(bin_dir) + os.pathsep + os.environ["PATH"])
-        process = subprocess.Popen([shell, "-c", erase_loop(rpm_path)], env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                   universal_newlines=True)
-        out, err = process.communicate(timeout=240)
-        assert process.returncode == 0, out + err
+        out = run_erase_loop(rpm_path, sim, tmp_path)
         for name, (_, after) in cases.items():
             record = sim.vm_record(uuids[name])
             assert (name, record["affinity"]) == (name, after)
