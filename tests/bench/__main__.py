@@ -105,6 +105,9 @@ def parse_args(argv):
                              "measurement (default 2)")
     parser.add_argument("--busy-rate", type=_positive, default=d.busy_rate,
                         help="new aliens per second during the busy-master adoption")
+    parser.add_argument("--slow-api-s", type=_positive, default=d.slow_api_s,
+                        help="seconds each CloudStack API call takes in the slow-API "
+                             "measurement (default 5)")
     args = parser.parse_args(argv)
     if args.pythons:
         pythons = [p for p in args.pythons.split(",") if p]
@@ -124,7 +127,7 @@ def parse_args(argv):
         alien_rate=args.alien_rate, modifications=args.modifications,
         modification_rate=args.modification_rate, idle_seconds=args.idle_seconds,
         poller_interval=args.poller_interval, busy_ms=args.busy_ms,
-        busy_rate=args.busy_rate)
+        busy_rate=args.busy_rate, slow_api_s=args.slow_api_s)
     return args
 
 

@@ -52,10 +52,10 @@ def bare_adoption(python, sim):
 class Daemon:
     """csguard's daemon under `python` on XAPI at `url`, with its own state directory."""
 
-    def __init__(self, python, url):
+    def __init__(self, python, url, config=None):
         self.state_dir = tempfile.mkdtemp(prefix="cgb-", dir="/tmp")
-        self.runner = DaemonRunner(url, self.state_dir, python=python, log_level="info",
-                                   env=pythonpath())
+        self.runner = DaemonRunner(url, self.state_dir, config=config, python=python,
+                                   log_level="info", env=pythonpath())
         self.started_at = None
         self.ready_at = None
 

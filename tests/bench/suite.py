@@ -15,18 +15,28 @@ import time
 
 from xapisim.events import BATCH_DELAY
 
-from . import adoption, alternative, busy, latency, memory, procstat, steady, workload
+from . import (
+    adoption,
+    alternative,
+    busy,
+    latency,
+    memory,
+    procstat,
+    slowapi,
+    steady,
+    workload,
+)
 from .simproc import SimProcess
 
 Settings = collections.namedtuple("Settings", [
     "sizes", "pythons", "repeats", "new_aliens", "alien_rate", "modifications",
     "modification_rate", "idle_seconds", "poller_interval", "poller_idle_runs",
-    "probe_writes", "busy_ms", "busy_rate"])
+    "probe_writes", "busy_ms", "busy_rate", "slow_api_s"])
 
 DEFAULTS = Settings(sizes=(100, 1000, 5000), pythons=(), repeats=3, new_aliens=200,
                     alien_rate=20.0, modifications=1000, modification_rate=200.0,
                     idle_seconds=30.0, poller_interval=3.0, poller_idle_runs=3,
-                    probe_writes=200, busy_ms=2.0, busy_rate=10.0)
+                    probe_writes=200, busy_ms=2.0, busy_rate=10.0, slow_api_s=5.0)
 
 
 def python_version(python):
@@ -171,5 +181,10 @@ def run(settings, log=lambda line: print(line, file=sys.stderr, flush=True)):
     log(f"{largest} VMs: a busy master ({settings.busy_ms:g} ms per call), bare client and "
         f"csguard, new aliens during csguard's adoption")
     results["busy"] = busy.measure(primary, largest, settings.busy_ms, settings.busy_rate)
+    smallest = min(settings.sizes)
+    log(f"{smallest} VMs: new aliens while CloudStack's API answers at once, then while "
+        f"it takes {settings.slow_api_s:g} s per call")
+    results["slow_api"] = slowapi.measure(primary, smallest, settings.slow_api_s,
+                                          settings.new_aliens, settings.alien_rate)
     results["seconds"] = time.time() - results["started_at"]
     return results

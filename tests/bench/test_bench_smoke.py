@@ -16,7 +16,8 @@ def test_benchmark_completes_and_protects_every_alien(tmp_path, capsys):
     status = main(["--sizes", "20", "--out", str(out), "--pythons", sys.executable,
                    "--repeats", "1",
                    "--new-aliens", "5", "--alien-rate", "20", "--modifications", "40",
-                   "--idle-seconds", "0.5", "--poller-interval", "0.5"])
+                   "--idle-seconds", "0.5", "--poller-interval", "0.5",
+                   "--slow-api-s", "0.5"])
     assert status == 0
     results = json.loads(out.read_text())
     assert {"machine", "pythons", "settings", "sizes", "memory", "goals"} <= set(results)
@@ -30,4 +31,5 @@ def test_benchmark_completes_and_protects_every_alien(tmp_path, capsys):
     assert size["steady"]["writes_per_1000"] == 0
     goals = {goal["goal"]: goal["met"] for goal in results["goals"]}
     assert goals["every alien protected"] is True
+    assert results["slow_api"]["slow"]["all_blocks"]["n"] == 5
     assert "Goals:" in capsys.readouterr().out
