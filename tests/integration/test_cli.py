@@ -413,6 +413,21 @@ def test_status_reports_a_running_daemon(sim, tmp_path):
     assert "recent blocked attempts: 1\n  operation=destroy vm=abc" in result.stdout
     data = json.loads(ok(run_cli(sim, "status", "--state-dir", str(tmp_path), "--json")))
     assert data["running"] is True and data["role"] == "leader"
+    # Key names as vm-list --json, scan --json and preflight --json spell them.
+    assert data["last-event-at"] == "2026-11-25T04:10:05Z"
+    assert data["blocked-attempts"] == [{"vm": "abc", "operation": "destroy"}]
+    assert data["status-file"] == str(tmp_path / "status.json")
+    assert not [key for key in _keys(data) if "_" in key]
+
+
+def _keys(value):
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from _keys(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _keys(item)
 
 
 def test_status_says_not_running_when_the_daemon_pid_is_gone(sim, tmp_path):

@@ -82,7 +82,7 @@ def test_status_finds_a_daemon_run_by_hand_with_its_own_state_dir(sim, tmp_path)
         assert result.returncode == 0, result.stdout + result.stderr
         data = json.loads(result.stdout)
         assert data["running"] is True and data["pid"] == daemon.pid
-        assert data["status_file"] == os.path.join(state, "status.json")
+        assert data["status-file"] == os.path.join(state, "status.json")
         text = run_cli(sim, "status").stdout
         assert f"pid {daemon.pid}" in text and state in text
 

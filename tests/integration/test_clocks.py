@@ -50,6 +50,6 @@ def test_status_says_when_this_hosts_clock_is_off_by_more_than_a_minute():
             out = ok(run_cli(pool, "status", "--state-dir", state))
             assert "CLOCK: this host's clock is about 3m behind the pool master's" in out
             data = json.loads(ok(run_cli(pool, "status", "--state-dir", state, "--json")))
-            assert -182 <= data["clock_offset_seconds"] <= -178
+            assert -182 <= data["clock-offset-seconds"] <= -178
             pool.set_clock_offset(0, -45)
             assert "CLOCK" not in ok(run_cli(pool, "status", "--state-dir", state))

@@ -63,10 +63,10 @@ def status(args, ctx):
             error = (f"the csguard daemon (pid {holder or 'unknown'}) runs but has not "
                      f"written {path} yet")
             return Result({"running": True, "connected": False, "pid": holder or None,
-                           "error": error, "status_file": path}, f"Starting: {error}.\n", 1)
+                           "error": error, "status-file": path}, f"Starting: {error}.\n", 1)
         error = (f"the csguard daemon is not running on this host: it has never written "
                  f"{path} (see: systemctl status csguard)")
-        return Result({"running": False, "error": error, "status_file": path},
+        return Result({"running": False, "error": error, "status-file": path},
                       f"{error[0].upper()}{error[1:]}.\n", 1)
     except (OSError, ValueError) as e:
         raise CommandError(STATUS_UNREADABLE, f"cannot read the daemon's status file "
@@ -81,9 +81,9 @@ def status(args, ctx):
     if holder and holder != daemon.get("pid"):
         daemon = dict(daemon, pid=holder)
     connected = running and daemon.get("connection") == "connected"
-    data = collections.OrderedDict(sorted(daemon.items()))
-    data.update([("running", running), ("connected", connected), ("status_file", path),
-                 ("written_seconds_ago", round(now - written, 1))])
+    data = _hyphenated(collections.OrderedDict(sorted(daemon.items())))
+    data.update([("running", running), ("connected", connected), ("status-file", path),
+                 ("written-seconds-ago", round(now - written, 1))])
     lines = []
     if found:
         lines.append(f"the running daemon (pid {daemon.get('pid')}) reports in "
@@ -101,7 +101,7 @@ def status(args, ctx):
                      "protected; see: journalctl -u csguard")
     if connected:
         skew = _clock_skew(ctx, now)
-        data["clock_offset_seconds"] = skew
+        data["clock-offset-seconds"] = skew
         if skew is not None and abs(skew) > MAX_CLOCK_SKEW:
             lines.append(f"CLOCK: this host's clock is about "
                          f"{format_duration(60 * round(abs(skew) / 60))} "
@@ -170,10 +170,22 @@ def _status_text(daemon, now):
     lines.append(f"recent blocked attempts: {len(seen) or 'none'}")
     for attempt in seen:
         if isinstance(attempt, dict):
-            lines.append("  " + " ".join(f"{k}={attempt[k]}" for k in sorted(attempt)))
+            lines.append("  " + " ".join(f"{k.replace('_', '-')}={attempt[k]}"
+                                         for k in sorted(attempt)))
         else:
             lines.append(f"  {attempt}")
     return lines
+
+
+def _hyphenated(value):
+    """The report with xe's key spelling (power-state, name-label), as every other
+    --json output has it; the status file itself keeps its own."""
+    if isinstance(value, dict):
+        return collections.OrderedDict((str(k).replace("_", "-"), _hyphenated(v))
+                                       for k, v in value.items())
+    if isinstance(value, list):
+        return [_hyphenated(item) for item in value]
+    return value
 
 
 def _with_age(text, now):
