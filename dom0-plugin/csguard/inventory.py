@@ -45,6 +45,9 @@ INVENTORY_FILE = "inventory.json"
 # reaches XAPI; a burst of restored leftovers must not hammer the API).
 NEW_VM_REFRESHES_PER_MINUTE = 5
 RETRY_INTERVAL = 60.0
+# How long the daemon's start waits for the first reading before it goes on with
+# the kept inventory (or none): aliens must not wait minutes for CloudStack.
+START_WAIT = 10.0
 # How long a VM with a CloudStack name waits for that reading before it is
 # protected anyway (and released when the reading, finished, shows it is
 # CloudStack's): the loop waits with it, so this bounds what a hung API costs.
@@ -68,6 +71,7 @@ CALLS = (
 # Internal load balancer VMs came with CloudStack 4.2; before, the command is unknown
 # and CloudStack answers it as a failed signature (ApiServer.verifyRequest).
 SINCE = {"listInternalLoadBalancerVMs": (4, 2)}
+CALLS_PER_READING = 1 + len(CALLS)  # listCapabilities first
 COMMANDS = ("listCapabilities",) + tuple(sorted({call[0] for call in CALLS}))
 
 Inventory = collections.namedtuple("Inventory", "names version read_at url")
@@ -206,10 +210,17 @@ class InventorySource:
         self._reading = None       # the _Reading under way
         self._again = None         # why a reading is wanted once that one ends
 
-    def start(self):
-        """Before the first reconcile: the kept inventory, then a fresh one."""
+    def start(self, wait=START_WAIT):
+        """Before the first reconcile: the kept inventory, then a fresh one, waited
+        for at most `wait` seconds (a later answer arrives through refresh_if_due)."""
         self.current = self._load_kept()
-        self.refresh("start")
+        self._begin("start")
+        if self._collect(wait) is None:
+            going_on = ("going on without one: every VM with a CloudStack name is "
+                        "protected until it answers" if self.current is None else
+                        "going on with the kept one read at "
+                        f"{records.format_time(self.current.read_at)}")
+            log.warning("CloudStack's API has not answered within %g s: %s", wait, going_on)
 
     def due_in(self):
         if self._reading is not None:

@@ -20,7 +20,6 @@ from .simproc import SimProcess
 
 KEY, SECRET = "AK-bench", "SK-bench"
 REFRESH = 10.0                  # the shortest cloudstack.api.refresh
-CALLS_PER_READING = 1 + len(inventory.CALLS)
 
 
 def _config(folder, url):
@@ -56,7 +55,7 @@ def measure(python, size, seconds_per_call, aliens, rate):
                 _wait(lambda: len(cloud.requests) > asked, REFRESH * 3,
                       "the next reading of the inventory")
                 slow, _ = latency.measure(sim, aliens, rate, "api-slow")
-                unfinished = len(cloud.requests) - asked < CALLS_PER_READING
+                unfinished = len(cloud.requests) - asked < inventory.CALLS_PER_READING
                 cloud.mode = "up"
             finally:
                 daemon.stop()

@@ -10,7 +10,7 @@ import os
 
 import pytest
 from cloudstacksim import CloudStackSim
-from csguard import records
+from csguard import inventory, records
 from integration.daemon_runner import DaemonRunner, missing_blocks, write_config, xenapi_session
 
 from cloudstack.replay import CloudStack
@@ -192,3 +192,20 @@ def test_a_slow_api_holds_up_no_protection(sim, cloud, setup):
                           what="web02 protected while the refresh waits for CloudStack")
         assert len(cloud.requests) == asked + 1     # the refresh is still on its first call
         cloud.mode = "up"
+
+
+def test_a_slow_api_at_start_holds_up_protection_only_a_few_seconds(sim, cloud, setup):
+    """The first reading is waited for a few seconds only: then the daemon starts
+    with what it has (here no inventory: every CloudStack-named VM protected) and
+    releases CloudStack's VMs once the reading ends."""
+    config, state, vms = setup
+    cloud.delay, cloud.mode = 15.0, "slow"          # 8 calls of 15 s: 2 minutes
+    with DaemonRunner(sim.unix_url(0), state, config=config) as daemon:
+        daemon.wait_until(lambda: protected(sim, vms["web01"]), timeout=30,
+                          what="web01 protected while the first reading waits")
+        assert len(cloud.requests) < inventory.CALLS_PER_READING  # still reading
+        assert protected(sim, vms["i-2-10-VM"])     # no inventory yet: protected
+        assert "has not answered within" in daemon.logs()
+        cloud.mode = "up"
+        daemon.wait_until(lambda: unblocked(sim, vms["i-2-10-VM"]), timeout=200,
+                          what="CloudStack's VM released once the reading ends")

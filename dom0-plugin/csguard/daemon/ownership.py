@@ -9,8 +9,6 @@ from csguard import inventory, records
 
 log = logging.getLogger("csguard")
 
-CALLS_PER_REFRESH = len(inventory.CALLS) + 1
-
 
 class Ownership:
     def __init__(self, config, messenger):
@@ -25,9 +23,9 @@ class Ownership:
         return self.source.current if self.source is not None else None
 
     def budget(self):
-        """Seconds the first reading may take (for the watchdog): every call timing
-        out. Later readings run beside the loop, and a new VM waits NEW_VM_WAIT."""
-        return self.config.cloudstack_api_timeout * CALLS_PER_REFRESH if self.source else 0.0
+        """Seconds the start waits for the first reading (for the watchdog); later
+        readings run beside the loop."""
+        return inventory.START_WAIT if self.source else 0.0
 
     def new_vm_budget(self):
         return inventory.NEW_VM_WAIT if self.source else 0.0
