@@ -24,6 +24,7 @@ from csguard.daemon.attempts import Attempts
 from csguard.daemon.auditfollow import AuditFollower
 from csguard.daemon.backoff import BACKOFF_CAP, Backoff
 from csguard.daemon.leadership import Leadership
+from csguard.daemon.masterwatch import MasterWatch
 from csguard.daemon.ownership import Ownership
 from csguard.daemon.poolclock import pool_clock
 from csguard.daemon.reconcile import Reconciler
@@ -67,6 +68,7 @@ class Daemon:
         self.reconciler = Reconciler(self.messenger, self.systemd.beat)
         self.ownership = self.reconciler.ownership = Ownership(config, self.messenger)
         self.attempts = Attempts(self.messenger, config.state_dir)
+        self.masterwatch = MasterWatch()
         self.audit = AuditFollower(config.audit_log)
         self.role = ROLE_CONNECTING
         self.ready = False
@@ -159,6 +161,7 @@ class Daemon:
         for event in tasks:
             self._task_event(xapi, event)
         self._audit_poll(xapi)
+        self.masterwatch.check(xapi, self.leadership, self.reconciler.unprotected)
         self._flush_status(force=True)
         self._maybe_ready()
 
@@ -189,6 +192,7 @@ class Daemon:
             if self.ownership.tick(xapi, self.leadership.pool_uuid, self.leadership.leader):
                 self._reconcile_all(xapi, "CloudStack's inventory changed")
             self.reconciler.retry(xapi, self.config, self.leadership.leader)
+            self.masterwatch.check(xapi, self.leadership, self.reconciler.unprotected)
             self._maybe_ready()
 
     def _maybe_ready(self):
@@ -342,7 +346,7 @@ class Daemon:
 
     def _status_text(self):
         return readiness.status_line(self.role, self.config.mode, self.reconciler,
-                                     self.leadership, self.ready)
+                                     self.leadership, self.ready, self.masterwatch.problem)
 
     def _flush_status(self, force=False):
         counts = self.reconciler.kind_counts()

@@ -14,7 +14,7 @@ def is_ready(mode, reconciler):
     return mode != "enforce" or reconciler.unprotected == 0
 
 
-def status_line(role, mode, reconciler, leadership, ready):
+def status_line(role, mode, reconciler, leadership, ready, master_problem=None):
     counts = reconciler.kind_counts()
     tail = (f"{counts[classify.CLOUDSTACK]} cloudstack, {counts[classify.EXEMPT]} exempt, "
             f"{counts[classify.IGNORED]} ignored")
@@ -22,7 +22,9 @@ def status_line(role, mode, reconciler, leadership, ready):
     head = f"{role} ({mode})" + ("" if ready else ", starting")
     if role == "standby":
         who = f"the pool master's daemon (host {leadership.master_name}) protects"
-        if not ready:
+        if master_problem:
+            who = f"the pool master (host {leadership.master_name}) {master_problem}"
+        elif not ready:
             who = (f"waiting until the pool master's daemon (host {leadership.master_name}) "
                    "protects every alien")
         return f"{head}: {who}; {protected} aliens protected, {bare} still bare; {tail}"
