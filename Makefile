@@ -12,8 +12,9 @@ TOX := PATH=$(TOX_PATH) $(TOOLS)/bin/tox
 
 .PHONY: test lint clean
 
+# The tools venv comes from pyenv's 3.13 (a bare system python3 may lack venv).
 $(TOOLS)/bin/tox:
-	python3 -m venv $(TOOLS)
+	$(if $(PY313_BIN),$(PY313_BIN)/python3,python3) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install -q 'tox<4.5' 'virtualenv<20.22'
 
 test: $(TOOLS)/bin/tox
