@@ -261,13 +261,6 @@ class InventorySource:
                         wait, records.show(name))
         return answered and self.error is None
 
-    def refresh(self, why):
-        """Read the inventory again and wait for the answer; True when its names
-        changed. A failure keeps the one there is."""
-        self._collect(None)
-        self._begin(why)
-        return self._collect(None)
-
     def _begin(self, why):
         self._reading = _Reading(self.api, self._clock(), why)
 

@@ -151,13 +151,13 @@ def test_a_failed_refresh_keeps_the_inventory_and_says_so_once(cloud, tmp_path, 
     with caplog.at_level(logging.INFO, logger="csguard"):
         for _ in range(3):
             clock.now += 400
-            assert src.refresh("periodic") is False
+            assert settled(src) is False
     assert src.state() == "stale" and "i-2-10-VM" in src.current.names
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1 and "keeping the one read at" in errors[0].getMessage()
     cloud.mode = "up"
     clock.now += 60
-    src.refresh("periodic")
+    settled(src)
     assert src.state() == "fresh" and src.error is None
 
 
@@ -203,7 +203,8 @@ def test_staleness_is_alerted_once_after_the_configured_time(cloud, tmp_path):
     src = source(cloud, tmp_path, clock)
     src.start()
     cloud.mode = "error"
-    src.refresh("periodic")
+    clock.now += 300                              # the next reading is due, and fails
+    settled(src)
     clock.now += 3599
     assert not src.stale_alert_due()
     clock.now += 2
