@@ -9,11 +9,10 @@ was still waiting on the API when the last alien was protected.
 import os
 import shutil
 import tempfile
-import time
 
 from cloudstacksim import CloudStackSim
 from csguard import inventory
-from integration.daemon_runner import write_config
+from integration.daemon_runner import wait_for, write_config
 
 from . import adoption, latency, workload
 from .simproc import SimProcess
@@ -31,14 +30,6 @@ def _config(folder, url):
                                 f"    credentials_file: {keys}\n    refresh: {REFRESH:g}\n")
 
 
-def _wait(predicate, timeout, what):
-    deadline = time.time() + timeout
-    while not predicate():
-        if time.time() > deadline:
-            raise RuntimeError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
 def measure(python, size, seconds_per_call, aliens, rate):
     """{"healthy": latencies, "slow": latencies, ...} at `size` VMs."""
     folder = tempfile.mkdtemp(prefix="cgb-api-", dir="/tmp")
@@ -52,8 +43,8 @@ def measure(python, size, seconds_per_call, aliens, rate):
                 healthy, _ = latency.measure(sim, aliens, rate, "api-up")
                 cloud.delay, cloud.mode = seconds_per_call, "slow"
                 asked = len(cloud.requests)
-                _wait(lambda: len(cloud.requests) > asked, REFRESH * 3,
-                      "the next reading of the inventory")
+                wait_for(lambda: len(cloud.requests) > asked, REFRESH * 3,
+                         "the next reading of the inventory", interval=0.02)
                 slow, _ = latency.measure(sim, aliens, rate, "api-slow")
                 unfinished = len(cloud.requests) - asked < inventory.CALLS_PER_READING
                 cloud.mode = "up"
