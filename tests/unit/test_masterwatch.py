@@ -31,7 +31,8 @@ def standby():
 
 def test_asked_only_while_aliens_are_bare_and_once_a_minute(caplog):
     xapi, clock, leadership = FakeXapi(), Clock(), standby()
-    watch = MasterWatch(clock)
+    beats = []
+    watch = MasterWatch(lambda: beats.append(xapi.asked), clock)
     watch.check(xapi, leadership, bare=0)
     assert xapi.asked == 0 and watch.problem is None
     with caplog.at_level(logging.INFO, logger="csguard"):
@@ -42,6 +43,7 @@ def test_asked_only_while_aliens_are_bare_and_once_a_minute(caplog):
         clock.now += 1
         watch.check(xapi, leadership, bare=3)
         assert xapi.asked == 2
+        assert beats == [0, 1]                      # the watchdog told before each call
         watch.check(xapi, leadership, bare=0)       # every alien protected after all
     assert watch.problem is None
     said = [r.getMessage() for r in caplog.records]
@@ -52,5 +54,5 @@ def test_asked_only_while_aliens_are_bare_and_once_a_minute(caplog):
 def test_a_leader_never_asks():
     xapi, leadership = FakeXapi(), standby()
     leadership.leader = True
-    MasterWatch(Clock()).check(xapi, leadership, bare=5)
+    MasterWatch(clock=Clock()).check(xapi, leadership, bare=5)
     assert xapi.asked == 0

@@ -68,7 +68,7 @@ class Daemon:
         self.reconciler = Reconciler(self.messenger, self.systemd.beat)
         self.ownership = self.reconciler.ownership = Ownership(config, self.messenger)
         self.attempts = Attempts(self.messenger, config.state_dir)
-        self.masterwatch = MasterWatch()
+        self.masterwatch = MasterWatch(lambda: self.systemd.beat(self.config.call_timeout))
         self.audit = AuditFollower(config.audit_log)
         self.role = ROLE_CONNECTING
         self.ready = False

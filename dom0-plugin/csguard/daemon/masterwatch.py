@@ -20,9 +20,11 @@ _PROBLEMS = {
 
 
 class MasterWatch:
-    def __init__(self, clock=time.monotonic):
+    def __init__(self, beat=lambda: None, clock=time.monotonic):
+        """beat(): tells the watchdog a XAPI call follows (as Reconciler's does)."""
         self.problem = None        # what is wrong with the master's csguard, or None
         self._next = 0.0
+        self._beat = beat
         self._clock = clock
 
     def check(self, xapi, leadership, bare):
@@ -35,6 +37,7 @@ class MasterWatch:
         if now < self._next:
             return
         self._next = now + INTERVAL
+        self._beat()
         state, detail = facts.daemon_state(probe_daemon(xapi, leadership.master))
         problem = _PROBLEMS.get(state)
         self._set(problem.format(detail=detail) if problem else None, leadership)
